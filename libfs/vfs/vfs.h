@@ -36,4 +36,40 @@ int vfs_writeback_all(struct disk_fs *dfs);
 /* Drops every cached page of @inode (it is being deleted: no writeback). */
 void vfs_evict_inode(struct disk_inode *inode);
 
+/*
+ * Additions (libfs/vfs owner).
+ *
+ * The page-cache index (inode->i_mapping) points back at the inode, so the
+ * inode's memory must outlive it: libfs/disk keeps an inode with an i_mapping in
+ * its inode cache after the last disk_iput, calls vfs_evict_inode before freeing
+ * a deleted one, and vfs_cache_destroy (before disk_unmount) writes back and
+ * releases every index that is left.  vfs_release_inode lets a caller drop one
+ * inode's pages earlier.
+ */
+/* Writes back the inode's dirty pages, then drops its pages and index. */
+int vfs_release_inode(struct disk_inode *inode);
+
+/*
+ * The source side of a buffered write, for the user-memory model (libfs/mm).
+ * NULL ops: plain process memory (a copy is never short, nothing faults).
+ *   copy_from_user_atomic: copies up to @bytes from @src with page faults
+ *     disabled; returns the bytes copied, possibly fewer (a source page absent).
+ *   fault_in_readable: makes [src, src+bytes) readable as far as it can; returns
+ *     the bytes it could NOT fault in (0: all readable), as fault_in_readable().
+ */
+struct vfs_uaccess_ops {
+	size_t (*copy_from_user_atomic)(void *arg, void *dst, const void *src, size_t bytes);
+	size_t (*fault_in_readable)(void *arg, const void *src, size_t bytes);
+};
+
+/*
+ * generic_perform_write with a pluggable source: per page chunk, fault in the
+ * source, write_begin, atomic copy, write_end; a zero-progress write_end (a short
+ * copy into a !uptodate page) faults the source in and retries the chunk, and
+ * -EFAULT ends the write when nothing more can be faulted in.  Returns the bytes
+ * written, or -errno if none were.
+ */
+ssize_t vfs_perform_write(struct disk_inode *inode, const struct iovec *iov, int iovcnt,
+			  uint64_t pos, const struct vfs_uaccess_ops *ua, void *ua_arg);
+
 #endif /* E4_VFS_H */

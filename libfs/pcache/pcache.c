@@ -1,0 +1,723 @@
+/*
+ * libfs/pcache: pages, buffers, the per-inode index, the LRU and reclaim.
+ * Calls nothing but libc and the writeback hook of struct pc_ops (the layer above).
+ * Invariants: numbered below and asserted by pc_check(); single-threaded.
+ *
+ * PAGE STATES
+ *
+ *   free --pc_grab_page / pc_add_new_page--> cached: locked, !uptodate, no buffers
+ *
+ *   cached pages:
+ *     !uptodate --read_folio, or a write_end that leaves every buffer uptodate--> uptodate
+ *     clean --write_end with copied > 0 (pc_mark_buffer_dirty)-------------------> dirty
+ *     dirty --pc_clear_page_dirty_for_io + pc_set_page_writeback---------------> writeback
+ *     writeback --pc_end_page_writeback (the I/O is done)----------------------> clean
+ *     clean, unlocked, unreferenced, not under writeback --reclaim-----------> free
+ *     any, locked by the caller --pc_delete_page (truncate, punch, evict)----> free
+ *
+ *   Reclaim runs when a page is needed and nr_alloc has reached max_pages with the
+ *   free list empty.  It walks the LRU from the cold end; a dirty page makes it
+ *   call ops->writeback for that page's mapping once (which writes back the whole
+ *   mapping in large runs), after which the page is clean and can go.  So the
+ *   memory in use is bounded by max_pages, not by the amount written.  If every
+ *   page is busy (locked, referenced or under writeback) the allocation goes past
+ *   the bound and stats.over_bound counts it.
+ *
+ * BUFFER STATES (per block of a page with PC_PG_PRIVATE)
+ *
+ *   none --write_begin maps a hole with create--> NEW|MAPPED (disk bytes stale)
+ *   none --read_folio / write_begin maps an allocated block--> MAPPED
+ *   --read from disk, or zeroed (hole, unwritten, new outside the write)--> +UPTODATE
+ *   --write_end over the copied range--> +UPTODATE +DIRTY; NEW cleared everywhere
+ *   DIRTY --writeback submits the block--> clean
+ *
+ * INVARIANTS (pc_check)
+ *
+ *   1. A page is free (mapping NULL, flags 0, count 0, on the free list) or cached
+ *      (in its mapping's hash and page list, and on the LRU).
+ *   2. PG_DIRTY => PG_UPTODATE or some buffer is BH_DIRTY.
+ *   3. BH_DIRTY => BH_UPTODATE and BH_MAPPED, and the page is PG_DIRTY.
+ *   4. BH_NEW => BH_MAPPED and PG_LOCKED: new buffers live only between
+ *      write_begin and write_end, under the page lock; none survives write_end.
+ *   5. PG_UPTODATE and PG_PRIVATE => every buffer BH_UPTODATE.
+ *   6. !PG_PRIVATE => nr_bufs == 0.
+ *   7. nr_dirty counts the PG_DIRTY pages (per cache and per mapping); a mapping
+ *      is on dirty_mappings iff its nr_dirty > 0; nr_cached + nr_free == nr_alloc.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libfs/pcache/pcache.h"
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define PC_RECLAIM_BATCH	32
+
+/* ---- intrusive lists ---- */
+
+static void list_init(struct pc_list *h) { h->prev = h->next = h; }
+static int list_empty(const struct pc_list *h) { return h->next == h; }
+
+static void list_add(struct pc_list *n, struct pc_list *h)
+{
+	n->next = h->next;
+	n->prev = h;
+	h->next->prev = n;
+	h->next = n;
+}
+
+static void list_del(struct pc_list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = n->next = n;
+}
+
+/* ---- the cache ---- */
+
+int pc_cache_create(size_t bytes, const struct pc_ops *ops, void *ops_arg,
+		    struct pc_cache **out)
+{
+	struct pc_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	if (!bytes)
+		bytes = PC_DEFAULT_BYTES;
+	c->max_pages = bytes >> PC_PAGE_SHIFT;
+	if (c->max_pages < PC_MIN_PAGES)
+		c->max_pages = PC_MIN_PAGES;
+	list_init(&c->lru);
+	list_init(&c->dirty_mappings);
+	list_init(&c->mappings);
+	c->ops = ops;
+	c->ops_arg = ops_arg;
+	*out = c;
+	return 0;
+}
+
+static void page_free_memory(struct pc_page *p)
+{
+	free(p->data);
+	free(p);
+}
+
+void pc_cache_destroy(struct pc_cache *c)
+{
+	struct pc_page *p;
+
+	if (!c)
+		return;
+	assert(c->nr_cached == 0);
+	while ((p = c->free_list)) {
+		c->free_list = p->hash_next;
+		page_free_memory(p);
+	}
+	assert(!c->scratch_busy);
+	free(c->scratch);
+	free(c);
+}
+
+void *pc_scratch_get(struct pc_cache *c, size_t size)
+{
+	if (c->scratch_busy)
+		return NULL;
+	if (c->scratch_size < size) {
+		free(c->scratch);
+		c->scratch_size = 0;
+		c->scratch = aligned_alloc(PC_PAGE_SIZE, size);
+		if (!c->scratch)
+			return NULL;
+		c->scratch_size = size;
+	}
+	c->scratch_busy = 1;
+	return c->scratch;
+}
+
+void pc_scratch_put(struct pc_cache *c, void *buf)
+{
+	if (buf == c->scratch)
+		c->scratch_busy = 0;
+	else
+		free(buf);
+}
+
+/* ---- the per-mapping hash ---- */
+
+static size_t hash_slot(const struct pc_mapping *m, uint64_t index)
+{
+	return (size_t)((index * 0x9E3779B97F4A7C15ull) >> 32) & (m->hash_size - 1);
+}
+
+static int hash_grow(struct pc_mapping *m)
+{
+	size_t old_size = m->hash_size, i;
+	struct pc_page **old = m->hash, **nh;
+
+	nh = calloc(old_size * 2, sizeof(*nh));
+	if (!nh)
+		return -ENOMEM;
+	m->hash = nh;
+	m->hash_size = old_size * 2;
+	for (i = 0; i < old_size; i++) {
+		struct pc_page *p = old[i], *next;
+
+		for (; p; p = next) {
+			size_t s = hash_slot(m, p->index);
+
+			next = p->hash_next;
+			p->hash_next = nh[s];
+			nh[s] = p;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+static struct pc_page *hash_find(const struct pc_mapping *m, uint64_t index)
+{
+	struct pc_page *p = m->hash[hash_slot(m, index)];
+
+	while (p && p->index != index)
+		p = p->hash_next;
+	return p;
+}
+
+static void hash_remove(struct pc_mapping *m, struct pc_page *p)
+{
+	struct pc_page **pp = &m->hash[hash_slot(m, p->index)];
+
+	while (*pp != p)
+		pp = &(*pp)->hash_next;
+	*pp = p->hash_next;
+	p->hash_next = NULL;
+}
+
+int pc_mapping_create(struct pc_cache *c, void *host, unsigned blkbits,
+		      struct pc_mapping **out)
+{
+	struct pc_mapping *m;
+
+	if (blkbits < 10 || blkbits > PC_PAGE_SHIFT)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->hash_size = 16;
+	m->hash = calloc(m->hash_size, sizeof(*m->hash));
+	if (!m->hash) {
+		free(m);
+		return -ENOMEM;
+	}
+	m->cache = c;
+	m->host = host;
+	m->blkbits = blkbits;
+	list_init(&m->pages);
+	list_init(&m->dirty_link);
+	list_add(&m->link, &c->mappings);
+	*out = m;
+	return 0;
+}
+
+void pc_mapping_destroy(struct pc_mapping *m)
+{
+	if (!m)
+		return;
+	pc_truncate_pages(m, 0, UINT64_MAX);
+	assert(m->nr_pages == 0 && m->nr_dirty == 0);
+	list_del(&m->link);
+	free(m->hash);
+	free(m);
+}
+
+struct pc_mapping *pc_next_dirty_mapping(struct pc_cache *c, struct pc_mapping *m)
+{
+	struct pc_list *n = m ? m->dirty_link.next : c->dirty_mappings.next;
+
+	if (n == &c->dirty_mappings)
+		return NULL;
+	return container_of(n, struct pc_mapping, dirty_link);
+}
+
+/* ---- dirty accounting ---- */
+
+static void account_dirty(struct pc_mapping *m, int delta)
+{
+	struct pc_cache *c = m->cache;
+
+	if (delta > 0) {
+		if (m->nr_dirty++ == 0)
+			list_add(&m->dirty_link, c->dirty_mappings.prev);
+		c->nr_dirty++;
+	} else {
+		assert(m->nr_dirty > 0 && c->nr_dirty > 0);
+		if (--m->nr_dirty == 0)
+			list_del(&m->dirty_link);
+		c->nr_dirty--;
+	}
+}
+
+void pc_set_page_dirty(struct pc_page *p)
+{
+	if (p->flags & PC_PG_DIRTY)
+		return;
+	p->flags |= PC_PG_DIRTY;
+	account_dirty(p->mapping, +1);
+}
+
+int pc_clear_page_dirty_for_io(struct pc_page *p)
+{
+	if (!(p->flags & PC_PG_DIRTY))
+		return 0;
+	p->flags &= ~PC_PG_DIRTY;
+	account_dirty(p->mapping, -1);
+	return 1;
+}
+
+void pc_set_page_uptodate(struct pc_page *p)
+{
+	unsigned i;
+
+	p->flags |= PC_PG_UPTODATE;
+	for (i = 0; i < p->nr_bufs; i++)
+		p->bufs[i].b_state |= PC_BH_UPTODATE;
+}
+
+void pc_set_page_writeback(struct pc_page *p)
+{
+	assert(!(p->flags & PC_PG_WRITEBACK));
+	p->flags |= PC_PG_WRITEBACK;
+}
+
+void pc_end_page_writeback(struct pc_page *p)
+{
+	assert(p->flags & PC_PG_WRITEBACK);
+	p->flags &= ~PC_PG_WRITEBACK;
+}
+
+/* ---- buffers ---- */
+
+void pc_attach_buffers(struct pc_page *p)
+{
+	unsigned i, state = (p->flags & PC_PG_UPTODATE) ? PC_BH_UPTODATE : 0;
+
+	if (p->flags & PC_PG_PRIVATE)
+		return;
+	p->nr_bufs = PC_PAGE_SIZE >> p->mapping->blkbits;
+	for (i = 0; i < p->nr_bufs; i++) {
+		p->bufs[i].b_blocknr = 0;
+		p->bufs[i].b_state = state;
+	}
+	p->flags |= PC_PG_PRIVATE;
+}
+
+void pc_mark_buffer_dirty(struct pc_page *p, unsigned i)
+{
+	assert(i < p->nr_bufs);
+	assert(p->bufs[i].b_state & PC_BH_MAPPED);
+	p->bufs[i].b_state |= PC_BH_UPTODATE | PC_BH_DIRTY;
+	pc_set_page_dirty(p);
+}
+
+/* ---- page lock and references ---- */
+
+void pc_lock_page(struct pc_page *p)
+{
+	/* One task: waiting for a lock we hold ourselves would never end. */
+	assert(!(p->flags & PC_PG_LOCKED));
+	p->flags |= PC_PG_LOCKED;
+}
+
+int pc_trylock_page(struct pc_page *p)
+{
+	if (p->flags & PC_PG_LOCKED)
+		return 0;
+	p->flags |= PC_PG_LOCKED;
+	return 1;
+}
+
+void pc_unlock_page(struct pc_page *p)
+{
+	assert(p->flags & PC_PG_LOCKED);
+	p->flags &= ~PC_PG_LOCKED;
+}
+
+void pc_get_page(struct pc_page *p)
+{
+	p->count++;
+}
+
+static void page_to_free_list(struct pc_cache *c, struct pc_page *p)
+{
+	p->flags = 0;
+	p->nr_bufs = 0;
+	p->hash_next = c->free_list;
+	c->free_list = p;
+	c->nr_free++;
+}
+
+/* A deleted page's memory outlives its last reference. */
+void pc_put_page(struct pc_page *p)
+{
+	assert(p->count > 0);
+	if (--p->count == 0 && !p->mapping) {
+		p->cache->nr_detached--;
+		page_to_free_list(p->cache, p);
+	}
+}
+
+/* ---- insertion, deletion, reclaim ---- */
+
+/* Takes a cached page out of its mapping and off the LRU. */
+static void page_detach(struct pc_page *p)
+{
+	struct pc_mapping *m = p->mapping;
+	struct pc_cache *c = m->cache;
+
+	if (p->flags & PC_PG_DIRTY)
+		account_dirty(m, -1);
+	hash_remove(m, p);
+	list_del(&p->m_list);
+	list_del(&p->lru);
+	m->nr_pages--;
+	c->nr_cached--;
+	p->mapping = NULL;
+}
+
+static void page_release(struct pc_cache *c, struct pc_page *p)
+{
+	page_detach(p);
+	if (p->count == 0) {
+		page_to_free_list(c, p);
+	} else {
+		p->flags = 0;
+		p->nr_bufs = 0;
+		c->nr_detached++;
+	}
+}
+
+void pc_delete_page(struct pc_page *p)
+{
+	struct pc_cache *c = p->mapping->cache;
+
+	assert(p->flags & PC_PG_LOCKED);
+	assert(!(p->flags & PC_PG_WRITEBACK));
+	page_release(c, p);
+}
+
+void pc_truncate_pages(struct pc_mapping *m, uint64_t start, uint64_t end)
+{
+	struct pc_list *n, *next;
+
+	for (n = m->pages.next; n != &m->pages; n = next) {
+		struct pc_page *p = container_of(n, struct pc_page, m_list);
+
+		next = n->next;
+		if (p->index < start || p->index >= end)
+			continue;
+		assert(!(p->flags & (PC_PG_LOCKED | PC_PG_WRITEBACK)));
+		assert(p->count == 0);
+		page_release(m->cache, p);
+	}
+}
+
+static int page_busy(const struct pc_page *p)
+{
+	return p->count > 0 || (p->flags & (PC_PG_LOCKED | PC_PG_WRITEBACK));
+}
+
+/*
+ * Frees up to PC_RECLAIM_BATCH cold pages.  A dirty page costs one writeback
+ * of its mapping per pass.  Returns pages freed (>= 0) or a writeback error.
+ */
+static long reclaim(struct pc_cache *c)
+{
+	struct pc_list *n, *prev;
+	struct pc_mapping *written = NULL;
+	long freed = 0;
+	int err;
+
+	if (c->in_reclaim)
+		return 0;
+	c->in_reclaim = 1;
+	for (n = c->lru.prev; n != &c->lru && freed < PC_RECLAIM_BATCH; n = prev) {
+		struct pc_page *p = container_of(n, struct pc_page, lru);
+
+		prev = n->prev;
+		if (page_busy(p))
+			continue;
+		if ((p->flags & PC_PG_DIRTY) && c->ops && p->mapping != written) {
+			written = p->mapping;
+			c->stats.reclaim_writebacks++;
+			err = c->ops->writeback(c->ops_arg, p->mapping);
+			if (err < 0) {
+				c->in_reclaim = 0;
+				return err;
+			}
+			prev = n->prev;		/* writeback adds and removes nothing */
+		}
+		if (page_busy(p) || (p->flags & PC_PG_DIRTY))
+			continue;
+		page_release(c, p);
+		c->stats.reclaimed++;
+		freed++;
+	}
+	c->in_reclaim = 0;
+	return freed;
+}
+
+static int page_alloc(struct pc_cache *c, struct pc_page **out)
+{
+	struct pc_page *p;
+	long r;
+
+	if (!c->free_list && c->nr_alloc >= c->max_pages) {
+		r = reclaim(c);
+		if (r < 0)
+			return (int)r;
+	}
+	if ((p = c->free_list)) {
+		c->free_list = p->hash_next;
+		c->nr_free--;
+		p->hash_next = NULL;
+		*out = p;
+		return 0;
+	}
+	if (c->nr_alloc >= c->max_pages)
+		c->stats.over_bound++;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->data = aligned_alloc(PC_PAGE_SIZE, PC_PAGE_SIZE);
+	if (!p->data) {
+		free(p);
+		return -ENOMEM;
+	}
+	list_init(&p->lru);
+	list_init(&p->m_list);
+	p->cache = c;
+	c->nr_alloc++;
+	if (c->nr_alloc > c->stats.peak_pages)
+		c->stats.peak_pages = c->nr_alloc;
+	*out = p;
+	return 0;
+}
+
+static int page_insert(struct pc_mapping *m, uint64_t index, struct pc_page **out)
+{
+	struct pc_cache *c = m->cache;
+	struct pc_page *p;
+	size_t s;
+	int err;
+
+	if (m->nr_pages >= 2 * m->hash_size) {
+		err = hash_grow(m);
+		if (err)
+			return err;
+	}
+	err = page_alloc(c, &p);
+	if (err)
+		return err;
+	p->mapping = m;
+	p->index = index;
+	p->flags = PC_PG_LOCKED;
+	p->count = 1;
+	p->nr_bufs = 0;
+	s = hash_slot(m, index);
+	p->hash_next = m->hash[s];
+	m->hash[s] = p;
+	list_add(&p->m_list, &m->pages);
+	list_add(&p->lru, &c->lru);
+	m->nr_pages++;
+	c->nr_cached++;
+	*out = p;
+	return 0;
+}
+
+static void mark_page_accessed(struct pc_page *p)
+{
+	struct pc_cache *c = p->mapping->cache;
+
+	if (c->lru.next != &p->lru) {
+		list_del(&p->lru);
+		list_add(&p->lru, &c->lru);
+	}
+}
+
+struct pc_page *pc_find_get_page(struct pc_mapping *m, uint64_t index)
+{
+	struct pc_page *p = hash_find(m, index);
+
+	if (!p) {
+		m->cache->stats.misses++;
+		return NULL;
+	}
+	m->cache->stats.hits++;
+	p->count++;
+	mark_page_accessed(p);
+	return p;
+}
+
+int pc_grab_page(struct pc_mapping *m, uint64_t index, int lock, struct pc_page **out)
+{
+	struct pc_page *p = pc_find_get_page(m, index);
+	int err;
+
+	if (p) {
+		if (lock)
+			pc_lock_page(p);
+		*out = p;
+		return 0;
+	}
+	err = page_insert(m, index, &p);
+	if (err)
+		return err;
+	if (!lock)
+		pc_unlock_page(p);
+	*out = p;
+	return 0;
+}
+
+int pc_add_new_page(struct pc_mapping *m, uint64_t index, struct pc_page **out)
+{
+	if (hash_find(m, index))
+		return -EEXIST;
+	m->cache->stats.misses++;
+	return page_insert(m, index, out);
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+	const struct pc_page *x = *(struct pc_page *const *)a;
+	const struct pc_page *y = *(struct pc_page *const *)b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+long pc_collect_pages(struct pc_mapping *m, uint64_t start, uint64_t end,
+		      unsigned flags, struct pc_page ***pages)
+{
+	size_t want = flags == PC_PG_DIRTY ? m->nr_dirty : m->nr_pages, n = 0;
+	struct pc_page **v;
+	struct pc_list *l;
+
+	*pages = NULL;
+	if (want == 0)
+		return 0;
+	v = malloc(want * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (l = m->pages.next; l != &m->pages && n < want; l = l->next) {
+		struct pc_page *p = container_of(l, struct pc_page, m_list);
+
+		if (p->index < start || p->index >= end || (p->flags & flags) != flags)
+			continue;
+		p->count++;
+		v[n++] = p;
+	}
+	qsort(v, n, sizeof(*v), cmp_index);
+	*pages = v;
+	return (long)n;
+}
+
+/* ---- invariants ---- */
+
+const char *pc_check_page(const struct pc_page *p)
+{
+	unsigned i, dirty_bufs = 0;
+
+	if (!p->mapping)
+		return (p->flags || p->count) ? "1: free page with flags or references" : NULL;
+	if (!(p->flags & PC_PG_PRIVATE) && p->nr_bufs)
+		return "6: buffers without PG_private";
+	if (p->nr_bufs > PC_MAX_BUFS)
+		return "6: too many buffers";
+	for (i = 0; i < p->nr_bufs; i++) {
+		unsigned s = p->bufs[i].b_state;
+
+		if ((s & PC_BH_DIRTY) && !(s & PC_BH_UPTODATE))
+			return "3: dirty buffer not uptodate";
+		if ((s & PC_BH_DIRTY) && !(s & PC_BH_MAPPED))
+			return "3: dirty buffer not mapped";
+		if ((s & PC_BH_DIRTY) && !(p->flags & PC_PG_DIRTY))
+			return "3: dirty buffer on a clean page";
+		if ((s & PC_BH_NEW) && !(s & PC_BH_MAPPED))
+			return "4: new buffer not mapped";
+		if ((s & PC_BH_NEW) && !(p->flags & PC_PG_LOCKED))
+			return "4: new buffer on an unlocked page (BH_New after write_end)";
+		if ((p->flags & PC_PG_UPTODATE) && !(s & PC_BH_UPTODATE))
+			return "5: uptodate page with a buffer not uptodate";
+		if (s & PC_BH_DIRTY)
+			dirty_bufs++;
+	}
+	if ((p->flags & PC_PG_DIRTY) && !(p->flags & PC_PG_UPTODATE) && !dirty_bufs)
+		return "2: dirty page neither uptodate nor with dirty buffers";
+	return NULL;
+}
+
+static const char *check_mapping(struct pc_mapping *m, size_t *dirty, char *buf, size_t size)
+{
+	size_t n = 0, nd = 0;
+	struct pc_list *l;
+	const char *msg;
+
+	for (l = m->pages.next; l != &m->pages; l = l->next) {
+		struct pc_page *p = container_of(l, struct pc_page, m_list);
+
+		if (p->mapping != m || hash_find(m, p->index) != p) {
+			snprintf(buf, size, "1: page %llu not indexed",
+				 (unsigned long long)p->index);
+			return buf;
+		}
+		if ((msg = pc_check_page(p))) {
+			snprintf(buf, size, "page %llu: %s", (unsigned long long)p->index, msg);
+			return buf;
+		}
+		n++;
+		nd += !!(p->flags & PC_PG_DIRTY);
+	}
+	if (n != m->nr_pages || nd != m->nr_dirty)
+		return "7: mapping page or dirty count wrong";
+	if ((nd > 0) == list_empty(&m->dirty_link))
+		return "7: dirty-mapping list membership wrong";
+	*dirty += nd;
+	return NULL;
+}
+
+const char *pc_check(struct pc_cache *c, char *buf, size_t size)
+{
+	size_t n = 0, nfree = 0, dirty = 0;
+	struct pc_list *l;
+	struct pc_page *p;
+	const char *msg;
+
+	for (l = c->lru.next; l != &c->lru; l = l->next) {
+		p = container_of(l, struct pc_page, lru);
+		if (!p->mapping)
+			return "1: page on the LRU without a mapping";
+		n++;
+	}
+	for (p = c->free_list; p; p = p->hash_next) {
+		if (p->mapping || p->flags || p->count)
+			return "1: free page in use";
+		nfree++;
+	}
+	if (n != c->nr_cached || nfree != c->nr_free ||
+	    n + nfree + c->nr_detached != c->nr_alloc)
+		return "7: page counts wrong";
+	n = 0;
+	for (l = c->mappings.next; l != &c->mappings; l = l->next) {
+		struct pc_mapping *m = container_of(l, struct pc_mapping, link);
+
+		if ((msg = check_mapping(m, &dirty, buf, size)))
+			return msg;
+		n += m->nr_pages;
+	}
+	if (dirty != c->nr_dirty || n != c->nr_cached)
+		return "7: cache dirty or cached count wrong";
+	return NULL;
+}
