@@ -104,7 +104,7 @@ static void set_uptodate_if_full(struct pc_page *p)
 	for (i = 0; i < p->nr_bufs; i++)
 		if (!(p->bufs[i].b_state & PC_BH_UPTODATE))
 			return;
-	p->flags |= PC_PG_UPTODATE;
+	pc_set_page_uptodate(p);	/* every buffer is: only the flag (and the trace note) change */
 }
 
 /* ---- reading ---- */
@@ -412,7 +412,7 @@ static void commit_buffers(struct pc_page *p, unsigned bs, unsigned from, unsign
 		b->b_state &= ~PC_BH_NEW;
 	}
 	if (!partial)
-		p->flags |= PC_PG_UPTODATE;
+		pc_set_page_uptodate(p);
 }
 
 int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigned copied,

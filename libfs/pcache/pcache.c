@@ -1,7 +1,8 @@
 /*
  * libfs/pcache: pages, buffers, the per-inode index, the LRU and reclaim.
- * Calls nothing but libc and the writeback hook of struct pc_ops (the layer above).
- * Invariants: numbered below and asserted by pc_check(); single-threaded.
+ * Calls libc, libfs/task (the page lock, trace notes) and the writeback hook of
+ * struct pc_ops (the layer above).  Invariants: numbered below and asserted by
+ * pc_check(); single-threaded outside libfs/task runs.
  *
  * PAGE STATES
  *
@@ -261,12 +262,20 @@ static void account_dirty(struct pc_mapping *m, int delta)
 	}
 }
 
+/* A page-state change for the kernel model's trace (free outside a traced run). */
+static void page_note(const struct pc_page *p, const char *what)
+{
+	if (p->cache->trace_notes)
+		task_trace_note("page #%llu: %s", (unsigned long long)p->index, what);
+}
+
 void pc_set_page_dirty(struct pc_page *p)
 {
 	if (p->flags & PC_PG_DIRTY)
 		return;
 	p->flags |= PC_PG_DIRTY;
 	account_dirty(p->mapping, +1);
+	page_note(p, "clean -> dirty");
 }
 
 int pc_clear_page_dirty_for_io(struct pc_page *p)
@@ -275,6 +284,7 @@ int pc_clear_page_dirty_for_io(struct pc_page *p)
 		return 0;
 	p->flags &= ~PC_PG_DIRTY;
 	account_dirty(p->mapping, -1);
+	page_note(p, "dirty -> clean (for I/O)");
 	return 1;
 }
 
@@ -282,6 +292,8 @@ void pc_set_page_uptodate(struct pc_page *p)
 {
 	unsigned i;
 
+	if (!(p->flags & PC_PG_UPTODATE))
+		page_note(p, "!uptodate -> uptodate");
 	p->flags |= PC_PG_UPTODATE;
 	for (i = 0; i < p->nr_bufs; i++)
 		p->bufs[i].b_state |= PC_BH_UPTODATE;
@@ -327,14 +339,13 @@ void pc_mark_buffer_dirty(struct pc_page *p, unsigned i)
 
 void pc_lock_page(struct pc_page *p)
 {
-	/* One task: waiting for a lock we hold ourselves would never end. */
-	assert(!(p->flags & PC_PG_LOCKED));
+	lock_page_lock_at(&p->lock, "lock_page");
 	p->flags |= PC_PG_LOCKED;
 }
 
 int pc_trylock_page(struct pc_page *p)
 {
-	if (p->flags & PC_PG_LOCKED)
+	if (!lock_page_trylock_at(&p->lock, "trylock_page"))
 		return 0;
 	p->flags |= PC_PG_LOCKED;
 	return 1;
@@ -344,6 +355,7 @@ void pc_unlock_page(struct pc_page *p)
 {
 	assert(p->flags & PC_PG_LOCKED);
 	p->flags &= ~PC_PG_LOCKED;
+	lock_page_unlock_at(&p->lock, "unlock_page");
 }
 
 void pc_get_page(struct pc_page *p)
@@ -390,6 +402,8 @@ static void page_detach(struct pc_page *p)
 
 static void page_release(struct pc_cache *c, struct pc_page *p)
 {
+	if (p->flags & PC_PG_LOCKED)
+		lock_page_unlock_at(&p->lock, "delete_from_page_cache");
 	page_detach(p);
 	if (p->count == 0) {
 		page_to_free_list(c, p);
@@ -499,6 +513,7 @@ static int page_alloc(struct pc_cache *c, struct pc_page **out)
 	}
 	list_init(&p->lru);
 	list_init(&p->m_list);
+	lock_page_init(&p->lock, "page");
 	p->cache = c;
 	c->nr_alloc++;
 	if (c->nr_alloc > c->stats.peak_pages)
@@ -524,7 +539,8 @@ static int page_insert(struct pc_mapping *m, uint64_t index, struct pc_page **ou
 		return err;
 	p->mapping = m;
 	p->index = index;
-	p->flags = PC_PG_LOCKED;
+	p->flags = 0;
+	pc_lock_page(p);	/* a new page: never contended */
 	p->count = 1;
 	p->nr_bufs = 0;
 	s = hash_slot(m, index);

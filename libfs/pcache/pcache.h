@@ -5,8 +5,10 @@
  * Pages are PC_PAGE_SIZE bytes whatever the block size; a page with buffers has
  * PC_PAGE_SIZE >> blkbits of them (4 with 1 KiB blocks).  The cache never does
  * I/O itself: to reclaim a dirty page it calls the writeback hook that the layer
- * above (libfs/vfs, over libfs/aops) registered.  Single-threaded; the page lock
- * is a real function so that a later task model can make it a schedule point.
+ * above (libfs/vfs, over libfs/aops) registered.  Single-threaded, except under
+ * the kernel model: each page embeds a libfs/task page lock, so under a scheduler
+ * run lock_page is a schedule point and may wait (outside a run it is a flag
+ * update), and page-state changes are reported with task_trace_note.
  * The states, transitions and invariants are documented at the top of pcache.c
  * and asserted by pc_check().
  */
@@ -15,6 +17,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "libfs/task/task.h"
 
 #define PC_PAGE_SHIFT	12
 #define PC_PAGE_SIZE	(1u << PC_PAGE_SHIFT)
@@ -56,6 +60,7 @@ struct pc_page {
 	struct pc_list m_list;		/* the mapping's pages, unordered */
 	unsigned nr_bufs;		/* PC_PAGE_SIZE >> blkbits */
 	struct pc_buf bufs[PC_MAX_BUFS];
+	struct lock_page lock;		/* PG_locked: PC_PG_LOCKED mirrors it */
 };
 
 /* The per-inode index (an address_space).  disk_inode.i_mapping points here. */
@@ -104,6 +109,8 @@ struct pc_cache {
 	const struct pc_ops *ops;
 	void *ops_arg;
 	int in_reclaim;
+	int trace_notes;		/* report page-state changes with task_trace_note
+					 * (the kernel model sets it; 0 costs one test) */
 	uint8_t *scratch;		/* I/O merge buffer lent to the layer above */
 	size_t scratch_size;
 	int scratch_busy;
@@ -146,6 +153,8 @@ int pc_grab_page(struct pc_mapping *m, uint64_t index, int lock, struct pc_page 
 int pc_add_new_page(struct pc_mapping *m, uint64_t index, struct pc_page **out);
 void pc_get_page(struct pc_page *p);
 void pc_put_page(struct pc_page *p);
+/* lock_page: under a libfs/task run a schedule point that may wait (lockdep class
+ * "page"); outside a run the page must not be locked already. */
 void pc_lock_page(struct pc_page *p);
 int pc_trylock_page(struct pc_page *p);
 void pc_unlock_page(struct pc_page *p);

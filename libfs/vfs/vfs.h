@@ -60,7 +60,54 @@ int vfs_release_inode(struct disk_inode *inode);
 struct vfs_uaccess_ops {
 	size_t (*copy_from_user_atomic)(void *arg, void *dst, const void *src, size_t bytes);
 	size_t (*fault_in_readable)(void *arg, const void *src, size_t bytes);
+	/* Optional, for the historical loops below (NULL: the atomic copy stands in).
+	 * copy_from_user: may fault; returns the bytes NOT copied.
+	 * pin_pages: get_user_pages of the source range (mmap_lock, page-table walk)
+	 *   and their release once the copy is done; 0 or -EFAULT. */
+	size_t (*copy_from_user)(void *arg, void *dst, const void *src, size_t bytes);
+	int (*pin_pages)(void *arg, const void *src, size_t bytes);
 };
+
+/*
+ * The write loop's history as a switch (the studies' scenario interpreter models
+ * the same variants with tasks and faults in libfs/study/wloop.c; here they run
+ * on the real engine, single-task, for bench/study.sh's version of Nick Piggin's
+ * table in seed 003).  Each value cites what it models.
+ */
+enum vfs_write_loop {
+	VFS_WL_TODAY = 0,		/* generic_perform_write since 5.16: prefault the chunk,
+					 * write_begin, atomic copy, write_end, fault in after a
+					 * zero-progress write_end */
+	VFS_WL_PREPARE_COMMIT_2619,	/* 2.6.19: copy_from_user (may fault) under the page
+					 * lock, no prefault */
+	VFS_WL_WRITE_BEGIN_2624,	/* 2.6.24 (afddba49d18f): fault_in_pages_readable,
+					 * write_begin, atomic copy, write_end */
+	VFS_WL_GUP_PIN_2007,		/* seed 003 patch 9/9: a !uptodate destination page
+					 * pins its source with get_user_pages first */
+	VFS_WL_ZERO_RETRY_2007,		/* seed 003: atomic copy, zero the tail, retry */
+	VFS_WL_TEMP_PAGE_2007,		/* seed 003: copy into a temporary page first, then
+					 * into the locked page-cache page */
+	VFS_WL_IDEA42_2007,		/* seed 003 idea #42: atomic get_user of the source
+					 * after lock_page, then the copy */
+	VFS_WL_NR
+};
+
+struct vfs_policy {
+	enum vfs_write_loop write_loop;
+};
+
+/* vfs_perform_write under @pol (NULL: today's loop, the same code as
+ * vfs_perform_write). */
+ssize_t vfs_perform_write_policy(struct disk_inode *inode, const struct iovec *iov,
+				 int iovcnt, uint64_t pos, const struct vfs_uaccess_ops *ua,
+				 void *ua_arg, const struct vfs_policy *pol);
+
+/* The engine's side of shared file mappings for libfs/mm (vfs_mmap.c): ->fault
+ * finds or reads the page under its page lock (filemap_fault), ->page_mkwrite is
+ * aops_page_mkwrite under the page lock, get_page/put_page are the page cache's
+ * references.  The mapping's file pointer is the struct disk_inode. */
+struct mm_file_ops;
+extern const struct mm_file_ops vfs_mm_file_ops;
 
 /*
  * generic_perform_write with a pluggable source: per page chunk, fault in the

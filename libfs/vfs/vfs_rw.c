@@ -5,6 +5,7 @@
  * only by copy_atomic and fault_in, never while a fault could need that lock.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "libfs/vfs/vfs.h"
@@ -194,6 +195,181 @@ ssize_t vfs_perform_write(struct disk_inode *inode, const struct iovec *iov, int
 	if (!status)
 		status = finish;
 	return written ? written : status;
+}
+
+/* ---- the historical loops (enum vfs_write_loop) ---- */
+
+/* copy_from_user over the iterator: may fault (ops->copy_from_user); without that
+ * op the atomic copy stands in.  Returns the bytes copied, without advancing. */
+static size_t copy_from_iter(const struct vfs_source *src, void *dst,
+			     const struct vfs_iter *it, size_t bytes)
+{
+	size_t done = 0, off = it->off;
+	int idx = it->idx;
+
+	if (!src->ops || !src->ops->copy_from_user)
+		return copy_from_iter_atomic(src, dst, it, bytes);
+	while (done < bytes && idx < it->nr) {
+		const char *from = (const char *)it->iov[idx].iov_base + off;
+		size_t n = it->iov[idx].iov_len - off, got;
+
+		if (n > bytes - done)
+			n = bytes - done;
+		got = n - src->ops->copy_from_user(src->arg, (char *)dst + done, from, n);
+		done += got;
+		if (got < n)
+			break;
+		idx++;
+		off = 0;
+	}
+	return done;
+}
+
+/* get_user_pages of the next @bytes of the source (segment by segment). */
+static int pin_iter(const struct vfs_source *src, const struct vfs_iter *it, size_t bytes)
+{
+	size_t done = 0, off = it->off;
+	int idx = it->idx;
+
+	if (!src->ops || !src->ops->pin_pages)
+		return 0;
+	while (done < bytes && idx < it->nr) {
+		size_t n = it->iov[idx].iov_len - off;
+
+		if (n > bytes - done)
+			n = bytes - done;
+		if (n && src->ops->pin_pages(src->arg, (const char *)it->iov[idx].iov_base + off, n))
+			return -EFAULT;
+		done += n;
+		idx++;
+		off = 0;
+	}
+	return 0;
+}
+
+/* Idea #42's atomic get_user() of the first source byte. */
+static int peek_iter(const struct vfs_source *src, const struct vfs_iter *it)
+{
+	char c;
+
+	return copy_from_iter_atomic(src, &c, it, 1) == 1 ? 0 : -EFAULT;
+}
+
+static int page_is_uptodate(struct disk_inode *inode, uint64_t index)
+{
+	struct pc_mapping *m;
+	struct pc_page *p;
+	int up;
+
+	if (aops_mapping(inode, &m))
+		return 0;
+	p = pc_find_get_page(m, index);
+	if (!p)
+		return 0;
+	up = !!(p->flags & PC_PG_UPTODATE);
+	pc_put_page(p);
+	return up;
+}
+
+/* One chunk under a historical loop: the source work before write_begin, the copy
+ * inside it.  Returns the bytes write_end committed or -errno. */
+static int write_chunk_hist(struct disk_inode *inode, enum vfs_write_loop wl,
+			    const struct vfs_source *src, const struct vfs_iter *it,
+			    uint64_t pos, unsigned bytes, struct aops_write_ctx *wc, uint8_t *tmp)
+{
+	unsigned offset = pos & (PC_PAGE_SIZE - 1);
+	struct pc_page *page;
+	void *fsdata;
+	size_t copied = 0;
+	int status;
+
+	if (wl == VFS_WL_WRITE_BEGIN_2624 && fault_in_iter(src, it, bytes) == bytes)
+		return -EFAULT;
+	if (wl == VFS_WL_TEMP_PAGE_2007) {
+		copied = copy_from_iter(src, tmp, it, bytes);
+		if (!copied)
+			return -EFAULT;
+		bytes = (unsigned)copied;
+	}
+	if (wl == VFS_WL_GUP_PIN_2007 && !page_is_uptodate(inode, pos >> PC_PAGE_SHIFT) &&
+	    pin_iter(src, it, bytes))
+		return -EFAULT;
+	status = aops_write_begin(inode, pos, bytes, &page, &fsdata, wc);
+	if (status)
+		return status;
+	switch (wl) {
+	case VFS_WL_TEMP_PAGE_2007:
+		memcpy(page->data + offset, tmp, copied);
+		break;
+	case VFS_WL_PREPARE_COMMIT_2619:
+		copied = copy_from_iter(src, page->data + offset, it, bytes);
+		break;
+	case VFS_WL_IDEA42_2007:
+		copied = peek_iter(src, it) ? 0 : copy_from_iter(src, page->data + offset, it, bytes);
+		break;
+	default:
+		copied = copy_from_iter_atomic(src, page->data + offset, it, bytes);
+		break;
+	}
+	return aops_write_end(inode, pos, bytes, (unsigned)copied, page, fsdata);
+}
+
+static ssize_t perform_write_hist(struct disk_inode *inode, const struct iovec *iov,
+				  int iovcnt, uint64_t pos, const struct vfs_source *src,
+				  enum vfs_write_loop wl)
+{
+	struct aops_write_ctx wc;
+	struct vfs_iter it;
+	ssize_t written = 0;
+	uint8_t *tmp = NULL;
+	int status = 0, finish, rounds = 0;
+
+	iter_init(&it, iov, iovcnt);
+	if (it.count && pos >= max_file_bytes(inode))
+		return -EFBIG;
+	if (it.count > max_file_bytes(inode) - pos)
+		it.count = max_file_bytes(inode) - pos;
+	if (wl == VFS_WL_TEMP_PAGE_2007 && !(tmp = malloc(PC_PAGE_SIZE)))
+		return -ENOMEM;
+	aops_write_ctx_init(&wc, inode, pos, it.count);
+	while (it.count) {
+		unsigned bytes = PC_PAGE_SIZE - (pos & (PC_PAGE_SIZE - 1));
+
+		if (bytes > it.count)
+			bytes = (unsigned)it.count;
+		status = write_chunk_hist(inode, wl, src, &it, pos, bytes, &wc, tmp);
+		if (status < 0)
+			break;
+		if (status == 0) {
+			/* zero progress: fault the source in (outside the page lock) */
+			if (++rounds > 32 || fault_in_iter(src, &it, bytes) == bytes) {
+				status = -EFAULT;
+				break;
+			}
+			continue;
+		}
+		rounds = 0;
+		iter_advance(&it, (size_t)status);
+		pos += (uint64_t)status;
+		written += status;
+		status = 0;
+	}
+	finish = aops_write_ctx_finish(&wc, inode);
+	if (!status)
+		status = finish;
+	free(tmp);
+	return written ? written : status;
+}
+
+ssize_t vfs_perform_write_policy(struct disk_inode *inode, const struct iovec *iov,
+				 int iovcnt, uint64_t pos, const struct vfs_uaccess_ops *ua,
+				 void *ua_arg, const struct vfs_policy *pol)
+{
+	struct vfs_source src = { ua, ua_arg };
+
+	if (!pol || pol->write_loop == VFS_WL_TODAY || pol->write_loop >= VFS_WL_NR)
+		return vfs_perform_write(inode, iov, iovcnt, pos, ua, ua_arg);
+	return perform_write_hist(inode, iov, iovcnt, pos, &src, pol->write_loop);
 }
 
 ssize_t vfs_write_iter(struct disk_inode *inode, const struct iovec *iov, int iovcnt,
