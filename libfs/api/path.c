@@ -48,6 +48,7 @@ void api_fill_stat(struct disk_inode *inode, struct e4_stat *st)
 	disk_get_time(inode, DISK_CRTIME, &st->crtime);
 	st->flags = raw->i_flags;
 	st->is_inline = inl_has_inline_data(inode);
+	st->may_inline = inl_may_inline(inode);
 	if (st->is_inline) {
 		isz = inl_inline_size(inode);
 		st->inline_size = isz > 0 ? isz : 0;
