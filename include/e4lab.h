@@ -99,6 +99,7 @@ struct e4_stat {
 	uint32_t flags;		/* i_flags (EXT4_*_FL) */
 	int is_inline;		/* data kept in the inode (inline_data) */
 	unsigned inline_size;	/* bytes of inline storage in use (i_block + system.data) */
+	int may_inline;		/* EXT4_STATE_MAY_INLINE_DATA, the in-memory third piece */
 };
 
 /* flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW. */

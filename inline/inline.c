@@ -40,6 +40,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "inline/inline_internal.h"
+#include "libfs/task/task.h"
 
 #define INL_CREDITS 16	/* inode, bitmaps, group desc, extent root, data block */
 
@@ -642,12 +643,21 @@ int inl_write_end(struct disk_inode *inode, uint64_t pos, unsigned copied,
 	info = inl_info_get(inode, &err);
 	if (!info)
 		return err;
+	/* The kernel's BUG_ONs: under libfs/task (a study or an exploration) they end
+	 * the run with the BUG oracle; as a plain library, a report and -EIO. */
 	if (!has_inline(inode, info)) {
+		if (task_current())
+			task_bug("BUG", "inode %u: ext4_write_inline_data_end: BUG_ON("
+				 "!ext4_has_inline_data(inode))", inode->ino);
 		disk_report(inode->dfs, "BUG: inode %u: ext4_write_inline_data_end "
 			    "without inline data", inode->ino);
 		return -EIO;
 	}
 	if (pos + copied > info->inline_size) {
+		if (task_current())
+			task_bug("BUG", "inode %u: ext4_write_inline_data: BUG_ON(pos + len > "
+				 "i_inline_size): %llu > %u", inode->ino,
+				 (unsigned long long)(pos + copied), info->inline_size);
 		disk_report(inode->dfs, "BUG: inode %u: ext4_write_inline_data: pos + len "
 			    "%llu > i_inline_size %u", inode->ino,
 			    (unsigned long long)(pos + copied), info->inline_size);

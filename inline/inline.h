@@ -43,7 +43,7 @@ int inl_write_begin(struct disk_inode *inode, uint64_t pos, unsigned len,
 /* ext4_write_inline_data_end: copies @copied bytes at @pos from @src into the
  * inode, updates i_size.  The page stays clean.  @src points at the byte for
  * @pos (page + pos for a page-cache caller).  pos + copied past the inline
- * size is the kernel's BUG_ON: reported, -EIO. */
+ * size is the kernel's BUG_ON: reported, -EIO (in a libfs/task run: task_bug). */
 int inl_write_end(struct disk_inode *inode, uint64_t pos, unsigned copied,
 		  const void *src);
 /* Moves the inline bytes to a newly allocated block; clears the flag. */

@@ -222,6 +222,9 @@ static void print_stat(struct e4_fs *fs, const char *path, const struct e4_stat 
 	if (st->is_inline)
 		printf(" (%u bytes of inline storage in use)", st->inline_size);
 	printf("\n");
+	/* the three pieces of inline state, kept apart as the kernel keeps them */
+	printf("inline state: may_inline=%d INLINE_DATA=%d i_inline_size=%u\n",
+	       st->may_inline, !!(st->flags & 0x10000000u), st->is_inline ? st->inline_size : 0);
 	print_time("atime:", &st->atime);
 	print_time("mtime:", &st->mtime);
 	print_time("ctime:", &st->ctime);

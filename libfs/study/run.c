@@ -303,7 +303,7 @@ static int do_crash(struct w_task *wt, const struct study_step *sp, struct step_
 	return 0;
 }
 
-/* fsync, truncate, fallocate: the ext4 inline model's (inline/ext4_model.c). */
+/* fsync, truncate, fallocate: the ext4 inline model's (libfs/study/ext4_inline.c). */
 static int do_ext4(struct w_task *wt, const struct study_step *sp, struct step_fail *sf)
 {
 	struct study_world *w = wt->w;

@@ -75,7 +75,7 @@ enum study_commit_range {
 	CR_NR
 };
 
-/* ext4 inline data under page_mkwrite (seed 004; inline/ext4_model.c models each).
+/* ext4 inline data under page_mkwrite (seed 004; libfs/study/ext4_inline.c models each).
  * SI_OFF: the file is not run through the ext4 inline model. */
 enum study_inline {
 	SI_OFF,
@@ -140,7 +140,7 @@ const char *study_policy_str(const struct study_policy *p, char *buf, size_t siz
 enum study_verb {
 	SV_MMAP, SV_BUF, SV_KBUF, SV_STORE, SV_LOAD, SV_WRITE, SV_READ, SV_MUNMAP, SV_MLOCK,
 	SV_RECLAIM, SV_GUP, SV_FAULT_IN, SV_COMMIT, SV_CRASH, SV_POINT, SV_SIGNAL, SV_WAIT,
-	SV_FSYNC, SV_TRUNCATE, SV_FALLOCATE,	/* the ext4 inline model (inline/ext4_model.c) */
+	SV_FSYNC, SV_TRUNCATE, SV_FALLOCATE,	/* the ext4 inline model (libfs/study/ext4_inline.c) */
 	SV_NR
 };
 

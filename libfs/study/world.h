@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "inline/ext4_model.h"
+#include "libfs/study/ext4_inline.h"
 #include "libfs/mm/mm.h"
 #include "libfs/study/study.h"
 
@@ -46,7 +46,7 @@ struct w_file {
 	/* the journal's last commit: what recovery finds */
 	uint32_t durable_map[W_MAX_LBLK];
 	uint64_t durable_size;
-	struct e4i_inode ei;		/* the ext4 inline model's state (inline/ext4_model.c) */
+	struct e4i_inode ei;		/* the ext4 inline model's state (libfs/study/ext4_inline.c) */
 };
 
 struct w_name {
