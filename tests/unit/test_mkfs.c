@@ -15,11 +15,16 @@
 
 static char workdir[] = "/tmp/e4lab-test-mkfs-XXXXXX";
 
-static int run(const char *fmt, const char *arg)
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int run(const char *fmt, ...)
 {
 	char cmd[512];
+	va_list ap;
 
-	snprintf(cmd, sizeof(cmd), fmt, arg);
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
 	return system(cmd);
 }
 
