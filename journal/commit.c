@@ -322,6 +322,7 @@ static int commit_log(struct jbd_journal *j, struct jbd_txn *t)
 int jbd_commit_running(struct jbd_journal *j)
 {
 	struct jbd_txn *t = j->j_running;
+	uint32_t tid = t->t_tid;
 	int ret;
 
 	assert(jbd_invariants_hold(j) && j->j_handle.h_depth == 0 && !j->j_in_commit);
@@ -343,6 +344,8 @@ out:
 	j->j_in_commit = 0;
 	if (ret)
 		jbd_abort(j, ret, "commit");
+	else if (j->j_commit_cb)
+		j->j_commit_cb(j->j_commit_cb_arg, tid);	/* @tid is durable */
 	assert(jbd_invariants_hold(j));
 	return ret;
 }

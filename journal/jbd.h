@@ -136,6 +136,24 @@ int jbd_checkpoint(struct jbd_journal *j);
 /* Records that @count blocks from @blk were freed: journaled copies of them in
  * the log are revoked so replay cannot write over their next use. */
 int jbd_revoke(struct jbd_journal *j, uint64_t blk, uint32_t count);
+/*
+ * Commits now although handles are open: the kernel's forced commit when an
+ * allocation fails while blocks freed by uncommitted transactions wait
+ * (ext4_should_retry_alloc).  The caller vouches that the state it holds is
+ * consistent at this point.  -EBUSY when called from inside a commit.
+ */
+int jbd_commit_nested(struct jbd_journal *j);
+/* The tid of the running transaction (0 when not live). */
+uint32_t jbd_running_tid(const struct jbd_journal *j);
+/*
+ * @fn(@arg, tid) is called after every successful commit, with no handle
+ * state changed: everything transaction @tid (and older ones) did is durable.
+ * Also called when the transaction had nothing to log (then the durable state
+ * already holds its changes).  The disk layer uses it to release blocks freed
+ * by @tid for reuse as data (ext4's per-transaction freed-extent lists).
+ */
+typedef void (*jbd_commit_cb)(void *arg, uint32_t tid);
+void jbd_set_commit_callback(struct jbd_journal *j, jbd_commit_cb fn, void *arg);
 /* Commit, checkpoint, mark the log empty, clear needs_recovery; the devices
  * pass through afterwards. */
 int jbd_unmount(struct jbd_journal *j);

@@ -175,6 +175,8 @@ struct jbd_journal {
 	struct jbd_handle j_handle;
 	int j_in_commit;
 	int j_commit_requested;		/* a commit asked for inside a handle */
+	jbd_commit_cb j_commit_cb;	/* after each commit (jbd_set_commit_callback) */
+	void *j_commit_cb_arg;
 
 	uint32_t j_tail;		/* first log block of the oldest transaction */
 	uint32_t j_tail_tid;

@@ -22,7 +22,11 @@
  *     j_head == wrap(j_tail + j_used) and j_used <= j_capacity.
  *  3. A committed block not yet home (j_checkpoint) is in the log: j_used > 0.
  *  4. The running transaction never logs and revokes the same block.
- *  5. Handles nest (h_depth >= 0); a commit starts only with no handle open.
+ *  5. Handles nest (h_depth >= 0); a commit starts only with no handle open,
+ *     except jbd_commit_nested (a forced commit on ENOSPC, at a point the disk
+ *     layer vouches is consistent: before it allocates a file's next block).
+ *  After each successful commit j_commit_cb(tid) runs: what @tid freed may
+ *  now be reused for file data (libfs/disk/freed.c).
  *  6. LIVE: the on-disk fs superblock has needs_recovery and the journal
  *     superblock a non-zero start (set by jbd_start, cleared by jbd_unmount).
  *  7. ABORTED: nothing more is written through the journal.
@@ -306,6 +310,35 @@ int jbd_commit(struct jbd_journal *j)
 		return 0;
 	}
 	return jbd_commit_running(j);
+}
+
+int jbd_commit_nested(struct jbd_journal *j)
+{
+	int depth = j->j_handle.h_depth, ret;
+
+	if (j->j_state == J_ABORTED)
+		return -EROFS;
+	if (j->j_state != J_LIVE)
+		return 0;
+	if (j->j_in_commit)
+		return -EBUSY;
+	j->j_handle.h_depth = 0;	/* the caller's handles resume in the next tid */
+	ret = jbd_commit_running(j);
+	j->j_handle.h_depth = depth;
+	if (j->j_state == J_LIVE)
+		j->j_running->t_credits += j->j_handle.h_credits;
+	return ret;
+}
+
+uint32_t jbd_running_tid(const struct jbd_journal *j)
+{
+	return j->j_state == J_LIVE ? j->j_running->t_tid : 0;
+}
+
+void jbd_set_commit_callback(struct jbd_journal *j, jbd_commit_cb fn, void *arg)
+{
+	j->j_commit_cb = fn;
+	j->j_commit_cb_arg = arg;
 }
 
 int jbd_checkpoint(struct jbd_journal *j)

@@ -97,9 +97,13 @@ int jbd_txn_write(struct jbd_journal *j, uint64_t blk, unsigned in, const void *
 	struct jbd_txn *t = j->j_running;
 	unsigned bs = j->j_log->l_bsize;
 	struct jbd_buf *b;
+	uint32_t rtid;
 	int created, ret;
 
-	if (len == bs && !jbd_bufset_get(&t->t_bufs, blk) && txn_unchanged(j, blk, buf))
+	/* A block revoked in @t must be logged again even when unchanged: the
+	 * revoke would otherwise hide its committed copy from replay. */
+	if (len == bs && !jbd_bufset_get(&t->t_bufs, blk) &&
+	    !jbd_revtab_get(&t->t_revokes, blk, &rtid) && txn_unchanged(j, blk, buf))
 		return 0;
 	ret = jbd_bufset_add(&t->t_bufs, blk, &b, &created);
 	if (ret)

@@ -20,6 +20,8 @@
 #include "libfs/blk/blk.h"
 
 struct disk_inode;
+struct disk_freed_ext;
+struct disk_flush;
 
 /*
  * What the journal (journal/) plugs into the disk layer.  Without a journal
@@ -47,6 +49,11 @@ struct disk_fs {
 	unsigned icache_size;
 	blk64_t alloc_goal;		/* next-block hint for data allocation */
 	unsigned icache_count;		/* inodes in icache */
+	/* Blocks freed by transactions not yet committed (freed.c): never
+	 * handed out as file data until the journal says they are durable. */
+	struct disk_freed_ext *freed;
+	size_t freed_count, freed_cap;
+	struct disk_flush *flush;	/* what the metadata flush last wrote (flush.c) */
 	/* Set by a higher layer (libfs/api: inl_dir_link) to add an entry to an
 	 * inline directory the way the kernel grows it; NULL: ext2fs_link. */
 	int (*inline_dir_link)(struct disk_inode *dir, const char *name,

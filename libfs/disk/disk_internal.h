@@ -69,6 +69,30 @@ void disk_orphan_add(struct disk_inode *inode);
 int disk_orphan_del(struct disk_inode *inode);
 int disk_process_orphans(struct disk_fs *dfs);
 
+/* flush.c: the metadata flush writes only the bitmap, descriptor and
+ * superblock blocks that changed since the last flush (or since mount). */
+/* Read-write mounts, after the bitmaps are loaded. */
+int disk_flush_init(struct disk_fs *dfs);
+void disk_flush_free(struct disk_fs *dfs);
+/* Bitmaps, descriptors, superblock through fs->io; clears libext2fs's dirty
+ * flags.  Without disk_flush_init: ext2fs_flush2. */
+int disk_flush_changed(struct disk_fs *dfs);
+
+/* freed.c: blocks freed in transactions not yet committed */
+/* Journaled mounts: watch libext2fs's frees and the journal's commits. */
+void disk_freed_attach(struct disk_fs *dfs);
+void disk_freed_detach(struct disk_fs *dfs);
+/* Blocks from @start (at most @len) not pending; 0 when @start is, then
+ * *skip_to is the first block after its pending extent. */
+uint64_t disk_freed_clip(const struct disk_fs *dfs, blk64_t start, uint64_t len,
+			 blk64_t *skip_to);
+/* While on, libext2fs's own range allocations (ext2fs_fallocate) skip
+ * pending blocks too. */
+void disk_freed_guard(struct disk_fs *dfs, int on);
+/* Forces a commit so that pending frees become usable.  0 when something
+ * was released, -ENOSPC when nothing was pending. */
+int disk_freed_flush(struct disk_fs *dfs);
+
 /* map.c */
 /* One block for directory or symlink contents (marked in use). */
 int disk_alloc_meta_block(struct disk_fs *dfs, blk64_t goal, blk64_t *pblk);

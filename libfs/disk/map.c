@@ -32,14 +32,13 @@ static int check_pblk(struct disk_inode *inode, uint64_t pblk, uint64_t len)
 /* ---- allocation ---- */
 
 /*
- * Allocates up to @want contiguous free blocks at or after @goal, marking them
- * in the bitmap and the free counts.  No I/O: the blocks keep stale contents.
- * The file system's last block is never handed out: ext2fs_punch in libext2fs
- * 1.47.0 refuses to free it (fixed upstream by 509da989) after it has already
- * unmapped it, which would leak it.
+ * Finds up to @want contiguous free blocks at or after @goal (wrapping to the
+ * start).  The file system's last block is never handed out: ext2fs_punch in
+ * libext2fs 1.47.0 refuses to free it (fixed upstream by 509da989) after it
+ * has already unmapped it, which would leak it.
  */
-static int alloc_run(struct disk_fs *dfs, blk64_t goal, uint64_t want,
-		     blk64_t *pblk, uint64_t *got)
+static int find_run(struct disk_fs *dfs, blk64_t goal, uint64_t want,
+		    blk64_t *pblk, uint64_t *got)
 {
 	blk64_t last = ext2fs_blocks_count(dfs->fs->super) - 1, len = 0;
 	errcode_t rc;
@@ -59,9 +58,56 @@ static int alloc_run(struct disk_fs *dfs, blk64_t goal, uint64_t want,
 	}
 	if (!len)
 		return -ENOSPC;
-	ext2fs_block_alloc_stats_range(dfs->fs, *pblk, len, +1);
 	*got = len;
-	dfs->alloc_goal = *pblk + len;
+	return 0;
+}
+
+/* Runs skipped per call before giving up (then ENOSPC forces a commit). */
+#define FREED_SKIPS	64
+
+/*
+ * find_run for file data: the run holds no block freed by a transaction that
+ * has not committed (freed.c), so a crash cannot show this file's data inside
+ * the file that freed the block.
+ */
+static int find_data_run(struct disk_fs *dfs, blk64_t goal, uint64_t want,
+			 blk64_t *pblk, uint64_t *got)
+{
+	blk64_t skip_to;
+	uint64_t n;
+	int i, err;
+
+	for (i = 0; i < FREED_SKIPS; i++) {
+		err = find_run(dfs, goal, want, pblk, got);
+		if (err || !dfs->freed_count)
+			return err;
+		n = disk_freed_clip(dfs, *pblk, *got, &skip_to);
+		if (n) {
+			*got = n;
+			return 0;
+		}
+		goal = skip_to;
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Allocates up to @want contiguous blocks at or after @goal, marking them in
+ * the bitmap and the free counts.  No I/O: the blocks keep stale contents.
+ * @data: for file data (see find_data_run); metadata may reuse any free
+ * block, its writes are journaled.
+ */
+static int alloc_run(struct disk_fs *dfs, blk64_t goal, uint64_t want,
+		     blk64_t *pblk, uint64_t *got, int data)
+{
+	int err;
+
+	err = data ? find_data_run(dfs, goal, want, pblk, got) :
+		     find_run(dfs, goal, want, pblk, got);
+	if (err)
+		return err;
+	ext2fs_block_alloc_stats_range(dfs->fs, *pblk, *got, +1);
+	dfs->alloc_goal = *pblk + *got;
 	return 0;
 }
 
@@ -69,7 +115,7 @@ int disk_alloc_meta_block(struct disk_fs *dfs, blk64_t goal, blk64_t *pblk)
 {
 	uint64_t got;
 
-	return alloc_run(dfs, goal, 1, pblk, &got);
+	return alloc_run(dfs, goal, 1, pblk, &got, 0);
 }
 
 static void free_run(struct disk_fs *dfs, blk64_t pblk, uint64_t len)
@@ -236,7 +282,7 @@ static int ext_create(struct disk_inode *inode, ext2_extent_handle_t h,
 	if (map->lblk + want > EXT_LBLK_LIMIT)
 		want = EXT_LBLK_LIMIT - map->lblk;
 	goal = res->goal ? res->goal : first_goal(inode, map->lblk);
-	err = alloc_run(dfs, goal, want, &pblk, &got);
+	err = alloc_run(dfs, goal, want, &pblk, &got, 1);
 	if (err)
 		return err;
 	done = ext_set_run(h, map->lblk, pblk, got, &rc);
@@ -367,7 +413,7 @@ static int ind_create(struct disk_inode *inode, struct disk_map *map)
 	err = disk_inode_flush(inode);
 	if (err)
 		return err;
-	err = alloc_run(dfs, goal, map->len, &pblk, &got);
+	err = alloc_run(dfs, goal, map->len, &pblk, &got, 1);
 	if (err)
 		return err;
 	for (i = 0; i < got; i++) {
@@ -419,7 +465,7 @@ static int map_indirect(struct disk_inode *inode, struct disk_map *map, int crea
 	return ind_create(inode, map);
 }
 
-int disk_map_blocks(struct disk_inode *inode, struct disk_map *map, int create)
+static int map_blocks(struct disk_inode *inode, struct disk_map *map, int create)
 {
 	if (map->len == 0)
 		map->len = 1;
@@ -435,6 +481,23 @@ int disk_map_blocks(struct disk_inode *inode, struct disk_map *map, int create)
 	if (inode->raw.i_flags & EXT4_EXTENTS_FL)
 		return map_extents(inode, map, create);
 	return map_indirect(inode, map, create);
+}
+
+/*
+ * On ENOSPC while blocks freed by uncommitted transactions wait, commits (the
+ * kernel's ext4_should_retry_alloc) and tries once more.  Called between two
+ * blocks of an operation, with no libext2fs handle open: a consistent point.
+ */
+int disk_map_blocks(struct disk_inode *inode, struct disk_map *map, int create)
+{
+	struct disk_map in = *map;
+	int err;
+
+	err = map_blocks(inode, map, create);
+	if (err != -ENOSPC || !create || disk_freed_flush(inode->dfs))
+		return err;
+	*map = in;
+	return map_blocks(inode, map, create);
 }
 
 int disk_map_one(struct disk_inode *inode, uint64_t lblk, uint64_t *pblk)
@@ -478,10 +541,30 @@ int disk_punch(struct disk_inode *inode, uint64_t start_lblk, uint64_t end_lblk)
 	return err;
 }
 
-int disk_prealloc(struct disk_inode *inode, uint64_t start_lblk, uint64_t len)
+/* ext2fs_fallocate with blocks freed by uncommitted transactions out of reach:
+ * unwritten extents get written later, in place. */
+static int fallocate_guarded(struct disk_inode *inode, uint64_t start_lblk, uint64_t len)
 {
 	struct disk_fs *dfs = inode->dfs;
 	errcode_t rc;
+	int err;
+
+	err = disk_inode_flush(inode);
+	if (err)
+		return err;
+	disk_freed_guard(dfs, 1);
+	rc = ext2fs_fallocate(dfs->fs, EXT2_FALLOCATE_FORCE_UNINIT, inode->ino, NULL,
+			      first_goal(inode, start_lblk), start_lblk, len);
+	disk_freed_guard(dfs, 0);
+	err = disk_inode_reload(inode);
+	if (rc)
+		return disk_err(rc);
+	return err;
+}
+
+int disk_prealloc(struct disk_inode *inode, uint64_t start_lblk, uint64_t len)
+{
+	struct disk_fs *dfs = inode->dfs;
 	int err;
 
 	if (dfs->read_only)
@@ -493,15 +576,10 @@ int disk_prealloc(struct disk_inode *inode, uint64_t start_lblk, uint64_t len)
 		return 0;
 	if (start_lblk >= EXT_LBLK_LIMIT || len > EXT_LBLK_LIMIT - start_lblk)
 		return -EFBIG;
-	err = disk_inode_flush(inode);
-	if (err)
+	err = fallocate_guarded(inode, start_lblk, len);
+	if (err != -ENOSPC || disk_freed_flush(dfs))
 		return err;
-	rc = ext2fs_fallocate(dfs->fs, EXT2_FALLOCATE_FORCE_UNINIT, inode->ino, NULL,
-			      first_goal(inode, start_lblk), start_lblk, len);
-	err = disk_inode_reload(inode);
-	if (rc)
-		return disk_err(rc);
-	return err;
+	return fallocate_guarded(inode, start_lblk, len);	/* after the commit */
 }
 
 /* ---- data I/O ---- */

@@ -151,7 +151,7 @@ static int write_dirty_inodes(struct disk_fs *dfs)
 	return ret;
 }
 
-/* Inodes, then bitmaps, descriptors and superblock, through libext2fs. */
+/* Inodes, then the bitmaps, descriptors and superblock blocks that changed. */
 int disk_write_metadata(struct disk_fs *dfs)
 {
 	int err;
@@ -161,7 +161,7 @@ int disk_write_metadata(struct disk_fs *dfs)
 	err = write_dirty_inodes(dfs);
 	if (err)
 		return err;
-	return disk_err(ext2fs_flush2(dfs->fs, 0));
+	return disk_flush_changed(dfs);
 }
 
 int disk_sync_metadata(struct disk_fs *dfs)
@@ -303,6 +303,7 @@ static int flush_before_commit(void *arg)
 static int start_journal(struct disk_fs *dfs, const struct disk_mount_opts *o)
 {
 	struct jbd_options jo;
+	int err;
 
 	if (dfs->read_only || dfs->meta_dev == dfs->dev ||
 	    !ext2fs_has_feature_journal(dfs->fs->super))
@@ -312,7 +313,10 @@ static int start_journal(struct disk_fs *dfs, const struct disk_mount_opts *o)
 		jo.meta_flush = flush_before_commit;
 		jo.meta_flush_arg = dfs;
 	}
-	return jbd_attach(dfs, o->jopts ? o->jopts : &jo);
+	err = jbd_attach(dfs, o->jopts ? o->jopts : &jo);
+	if (!err)
+		disk_freed_attach(dfs);
+	return err;
 }
 
 /* What attach_devices stacked on the caller's device. */
@@ -344,7 +348,7 @@ static int open_fs(struct disk_fs *dfs)
 			    error_message(rc));
 		return disk_err(rc);
 	}
-	return 0;
+	return dfs->read_only ? 0 : disk_flush_init(dfs);
 }
 
 /* Frees what a crash left on the orphan list, in one transaction. */
@@ -405,6 +409,7 @@ static int mount_fs(struct blk_dev *dev, const struct disk_mount_opts *o,
 	*out = dfs;
 	return 0;
 fail:
+	disk_flush_free(dfs);
 	if (dfs->fs)
 		ext2fs_free(dfs->fs);
 	detach_devices(dfs);
@@ -482,12 +487,14 @@ int disk_unmount(struct disk_fs *dfs)
 		err = err2;
 	if (dfs->jops)
 		dfs->jops->destroy(dfs->journal);
+	disk_freed_detach(dfs);
 	detach_devices(dfs);
 	if (!dfs->read_only) {
 		err2 = blk_flush(dfs->dev);
 		if (err2 && !err)
 			err = err2;
 	}
+	disk_flush_free(dfs);
 	drop_icache(dfs);
 	free(dfs->icache);
 	free(dfs);
