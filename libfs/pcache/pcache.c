@@ -101,10 +101,48 @@ int pc_cache_create(size_t bytes, const struct pc_ops *ops, void *ops_arg,
 	return 0;
 }
 
-static void page_free_memory(struct pc_page *p)
+/*
+ * Page data comes from chunks of PC_CHUNK_PAGES pages, never returned before
+ * pc_cache_destroy: one aligned allocation per page would cost the allocator
+ * about half a page of padding each (a third of the cache's memory).
+ */
+#define PC_CHUNK_PAGES 64
+
+struct pc_chunk {
+	struct pc_chunk *next;
+	uint8_t *mem;
+};
+
+static uint8_t *page_data_alloc(struct pc_cache *c)
 {
-	free(p->data);
-	free(p);
+	struct pc_chunk *chunk = c->chunks;
+
+	if (!c->chunk_left) {
+		chunk = malloc(sizeof(*chunk));
+		if (!chunk)
+			return NULL;
+		chunk->mem = aligned_alloc(PC_PAGE_SIZE, (size_t)PC_CHUNK_PAGES * PC_PAGE_SIZE);
+		if (!chunk->mem) {
+			free(chunk);
+			return NULL;
+		}
+		chunk->next = c->chunks;
+		c->chunks = chunk;
+		c->chunk_left = PC_CHUNK_PAGES;
+	}
+	c->chunk_left--;
+	return chunk->mem + (PC_CHUNK_PAGES - 1 - c->chunk_left) * (size_t)PC_PAGE_SIZE;
+}
+
+static void page_chunks_free(struct pc_cache *c)
+{
+	struct pc_chunk *chunk;
+
+	while ((chunk = c->chunks)) {
+		c->chunks = chunk->next;
+		free(chunk->mem);
+		free(chunk);
+	}
 }
 
 void pc_cache_destroy(struct pc_cache *c)
@@ -116,8 +154,9 @@ void pc_cache_destroy(struct pc_cache *c)
 	assert(c->nr_cached == 0);
 	while ((p = c->free_list)) {
 		c->free_list = p->hash_next;
-		page_free_memory(p);
+		free(p);
 	}
+	page_chunks_free(c);
 	assert(!c->scratch_busy);
 	free(c->scratch);
 	free(c);
@@ -506,7 +545,7 @@ static int page_alloc(struct pc_cache *c, struct pc_page **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->data = aligned_alloc(PC_PAGE_SIZE, PC_PAGE_SIZE);
+	p->data = page_data_alloc(c);
 	if (!p->data) {
 		free(p);
 		return -ENOMEM;

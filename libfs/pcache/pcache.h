@@ -111,6 +111,8 @@ struct pc_cache {
 	int in_reclaim;
 	int trace_notes;		/* report page-state changes with task_trace_note
 					 * (the kernel model sets it; 0 costs one test) */
+	struct pc_chunk *chunks;	/* page memory, carved PC_CHUNK_PAGES at a time */
+	size_t chunk_left;		/* pages not yet handed out of chunks */
 	uint8_t *scratch;		/* I/O merge buffer lent to the layer above */
 	size_t scratch_size;
 	int scratch_busy;
