@@ -482,6 +482,16 @@ int disk_unmount(struct disk_fs *dfs)
 		if (err2 && !err)
 			err = err2;
 	}
+	/*
+	 * ext2fs_close writes the superblock once more (s_kbytes_written), past
+	 * the journal.  Knowing what is on disk (orig_super), libext2fs writes
+	 * only the changed 16-bit words, each as its own write: a crash between
+	 * two of them leaves a primary superblock whose checksum does not match,
+	 * and e2fsck falls back to the stale backups.  Without it the superblock
+	 * goes out whole, in one write.
+	 */
+	if (dfs->fs->orig_super)
+		ext2fs_free_mem(&dfs->fs->orig_super);
 	err2 = disk_err(ext2fs_close_free(&dfs->fs));
 	if (err2 && !err)
 		err = err2;

@@ -535,8 +535,10 @@ static void crash_workload(struct e4_fs *fs)
  * the end.  A 1 ms commit interval makes the journal commit at nearly every
  * handle start, so most cuts land inside or between commits it chose itself.
  * After replaying the journal only (no repairs), e2fsck -fn must be clean.
+ * @every: cut after every block write (with commits never by time, so the
+ * writes are the same from run to run and each cut is reproducible).
  */
-static void crash_cuts(enum e4_data_mode mode)
+static void crash_cuts(enum e4_data_mode mode, int every)
 {
 	char img[300], cut[300];
 	unsigned runs = 0, ncrashed = 0;
@@ -546,7 +548,7 @@ static void crash_cuts(enum e4_data_mode mode)
 	snprintf(cut, sizeof(cut), "%s/cut.img", workdir);
 	assert_int_equal(run("mkfs.ext4 -q -F -O inline_data,metadata_csum,64bit %s 32M "
 			     ">/dev/null 2>&1", img), 0);
-	for (n = 1; runs < 60; n += 1 + n / 4, runs++) {
+	for (n = 1; runs < (every ? 400u : 60u); n += every ? 1 : 1 + n / 4, runs++) {
 		struct e4_mount_opts o;
 		struct e4_fs *fs;
 		int crashed = 0;
@@ -556,7 +558,7 @@ static void crash_cuts(enum e4_data_mode mode)
 		o.crash_after = n;
 		o.crash_fn = note_crash;
 		o.crash_arg = &crashed;
-		o.commit_interval_ms = 1;
+		o.commit_interval_ms = every ? ~0u : 1;
 		o.data_mode = mode;
 		if (e4_mount(cut, &o, &fs) == 0) {
 			crash_workload(fs);
@@ -566,8 +568,9 @@ static void crash_cuts(enum e4_data_mode mode)
 		if (run("e2fsck -fn %s >/dev/null 2>&1", cut) != 0) {
 			run("e2fsck -fn %s", cut);
 			fail_msg("data mode %d, crash after block write %llu: not clean after "
-				 "journal replay (replay: test_api test_crash_cuts)", mode,
-				 (unsigned long long)n);
+				 "journal replay (replay: test_api %s)", mode,
+				 (unsigned long long)n,
+				 every ? "test_crash_cuts_every" : "test_crash_cuts");
 		}
 		ncrashed += crashed;
 		if (!crashed)
@@ -576,14 +579,27 @@ static void crash_cuts(enum e4_data_mode mode)
 	print_message("data mode %d: %u cuts, the last at block write %llu\n", mode,
 		      runs + 1, (unsigned long long)n);
 	assert_true(ncrashed >= 5);
-	assert_true(runs < 60);		/* the workload ended within the cuts */
+	assert_true(runs < (every ? 400u : 60u));	/* the workload ended within the cuts */
 }
 
 static void test_crash_cuts(void **state)
 {
-	crash_cuts(E4_DATA_ORDERED);
-	crash_cuts(E4_DATA_WRITEBACK);
-	crash_cuts(E4_DATA_JOURNAL);
+	crash_cuts(E4_DATA_ORDERED, 0);
+	crash_cuts(E4_DATA_WRITEBACK, 0);
+	crash_cuts(E4_DATA_JOURNAL, 0);
+}
+
+/*
+ * Every cut, including the last few writes of the unmount: after the journal
+ * is gone libext2fs rewrites the superblock (s_kbytes_written), and a cut
+ * inside that update must not leave it torn (a checksum that does not match
+ * sends e2fsck to the stale backup superblock and descriptors).
+ */
+static void test_crash_cuts_every(void **state)
+{
+	crash_cuts(E4_DATA_ORDERED, 1);
+	crash_cuts(E4_DATA_WRITEBACK, 1);
+	crash_cuts(E4_DATA_JOURNAL, 1);
 }
 
 /* A crash while an unlinked file is still open: the copy of the live image is
@@ -772,6 +788,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enospc, setup_tiny, teardown),
 		cmocka_unit_test(test_read_only_gz),
 		cmocka_unit_test(test_crash_cuts),
+		cmocka_unit_test(test_crash_cuts_every),
 	};
 	int ret;
 
