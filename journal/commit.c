@@ -99,6 +99,8 @@ static uint32_t log_blocks_needed(const struct jbd_log *log, const struct jbd_tx
 
 /*
  * (1) ordered mode: file data reaches the disk before the metadata naming it;
+ * journal mode: dirty file data is written into this transaction (the data
+ * device journals it) before it commits the metadata naming it;
  * every mode: the metadata the layers above still hold in memory joins the
  * transaction (a commit between top-level handles is then a consistent state).
  */
@@ -106,9 +108,10 @@ static int commit_data(struct jbd_journal *j)
 {
 	const struct jbd_options *o = &j->j_opts;
 	int ordered = o->mode == JBD_DATA_ORDERED;
+	int with_data = ordered || o->mode == JBD_DATA_JOURNAL;
 	int ret = 0;
 
-	if (o->data_flush && (ordered || !o->meta_flush))
+	if (o->data_flush && (with_data || !o->meta_flush))
 		ret = o->data_flush(o->data_flush_arg);
 	if (!ret && o->meta_flush)
 		ret = o->meta_flush(o->meta_flush_arg);
