@@ -43,6 +43,10 @@ struct disk_fs {
 	unsigned block_size;
 	int read_only;
 	void *pcache;			/* the page cache, owned by libfs/pcache */
+	/* Set by the layer that owns the page cache: drops an inode's cached
+	 * pages before the inode is freed (the kernel's truncate_inode_pages in
+	 * evict).  NULL: no page cache. */
+	void (*evict_pages)(struct disk_inode *inode);
 	void *journal;			/* journal/ state, NULL without a journal */
 	const struct disk_journal_ops *jops;
 	struct disk_inode **icache;	/* open inodes, hashed by number */

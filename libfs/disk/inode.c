@@ -1,7 +1,8 @@
 /*
  * libfs/disk, inodes: the inode cache (hashed by number, counted), reading and
  * writing the raw inode, allocation of new inodes and deletion at the last put.
- * Calls libext2fs, and vfs_evict_inode() for an inode about to be freed.
+ * Calls libext2fs, and dfs->evict_pages (set by the page cache's owner) for an
+ * inode about to be freed.
  * Invariant: one disk_inode per inode number; raw is the truth while cached.
  */
 #include <errno.h>
@@ -12,7 +13,6 @@
 #include <sys/sysmacros.h>
 
 #include "libfs/disk/disk_internal.h"
-#include "libfs/vfs/vfs.h"
 
 static unsigned ihash(const struct disk_fs *dfs, ext2_ino_t ino)
 {
@@ -526,7 +526,8 @@ void disk_iput(struct disk_inode *inode)
 	if (--inode->i_count > 0)
 		return;
 	if (inode->raw.i_links_count == 0 && !dfs->read_only) {
-		vfs_evict_inode(inode);
+		if (dfs->evict_pages)
+			dfs->evict_pages(inode);
 		err = disk_handle_start(dfs, 32);
 		if (!err) {
 			err = delete_inode(inode);

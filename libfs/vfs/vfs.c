@@ -34,6 +34,7 @@ int vfs_cache_init(struct disk_fs *dfs, size_t bytes)
 	if (err)
 		return err;
 	dfs->pcache = c;
+	dfs->evict_pages = vfs_evict_inode;
 	return 0;
 }
 
@@ -61,6 +62,7 @@ int vfs_cache_destroy(struct disk_fs *dfs)
 	}
 	pc_cache_destroy(c);
 	dfs->pcache = NULL;
+	dfs->evict_pages = NULL;
 	return err;
 }
 
