@@ -62,40 +62,6 @@ static int cat_file(struct e4_file *f, const char *path, char *buf)
 	}
 }
 
-int cmd_cat(int argc, char **argv)
-{
-	struct e4_fs *fs;
-	struct e4_file *f;
-	char *path = NULL, *buf = NULL;
-	int err, ret = EXIT_FAIL;
-
-	if (tool_wants_help(argc, argv))
-		return tool_help(cat_help);
-	if (argc != 3 || argv[1][0] == '-')
-		return tool_usage(cat_usage);
-	path = tool_image_path(argv[2]);
-	buf = malloc(CHUNK);
-	if (!path || !buf) {
-		tool_fail("cat", -ENOMEM);
-		goto out;
-	}
-	if (tool_mount(argv[1], 1, &fs) < 0)
-		goto out;
-	err = e4_open(fs, path, O_RDONLY, 0, &f);
-	if (err < 0) {
-		tool_fail(path, err);
-	} else {
-		ret = cat_file(f, path, buf) ? EXIT_FAIL : EXIT_OK;
-		e4_close(f);
-	}
-	if (tool_unmount(fs, argv[1]) < 0)
-		ret = EXIT_FAIL;
-out:
-	free(buf);
-	free(path);
-	return ret;
-}
-
 /* Copies stdin into the open image file @f. */
 static int write_file(struct e4_file *f, const char *path, char *buf)
 {
@@ -119,7 +85,15 @@ static int write_file(struct e4_file *f, const char *path, char *buf)
 	}
 }
 
-int cmd_write(int argc, char **argv)
+/* How one of the two commands opens its file and what it copies. */
+struct stream_cmd {
+	const char *name, *usage, *help;
+	int read_only, oflags;
+	int (*copy)(struct e4_file *f, const char *path, char *buf);
+};
+
+/* The frame both commands share: arguments, mount, open, copy, close, unmount. */
+static int stream_file(const struct stream_cmd *c, int argc, char **argv)
 {
 	struct e4_fs *fs;
 	struct e4_file *f;
@@ -127,22 +101,22 @@ int cmd_write(int argc, char **argv)
 	int err, ret = EXIT_FAIL;
 
 	if (tool_wants_help(argc, argv))
-		return tool_help(write_help);
+		return tool_help(c->help);
 	if (argc != 3 || argv[1][0] == '-')
-		return tool_usage(write_usage);
+		return tool_usage(c->usage);
 	path = tool_image_path(argv[2]);
 	buf = malloc(CHUNK);
 	if (!path || !buf) {
-		tool_fail("write", -ENOMEM);
+		tool_fail(c->name, -ENOMEM);
 		goto out;
 	}
-	if (tool_mount(argv[1], 0, &fs) < 0)
+	if (tool_mount(argv[1], c->read_only, &fs) < 0)
 		goto out;
-	err = e4_open(fs, path, O_WRONLY | O_CREAT | O_TRUNC, 0644, &f);
+	err = e4_open(fs, path, c->oflags, 0644, &f);
 	if (err < 0) {
 		tool_fail(path, err);
 	} else {
-		ret = write_file(f, path, buf) ? EXIT_FAIL : EXIT_OK;
+		ret = c->copy(f, path, buf) ? EXIT_FAIL : EXIT_OK;
 		err = e4_close(f);
 		if (err < 0 && ret == EXIT_OK)
 			ret = tool_fail(path, err);
@@ -153,4 +127,22 @@ out:
 	free(buf);
 	free(path);
 	return ret;
+}
+
+int cmd_cat(int argc, char **argv)
+{
+	static const struct stream_cmd cat = {
+		"cat", cat_usage, cat_help, 1, O_RDONLY, cat_file,
+	};
+
+	return stream_file(&cat, argc, argv);
+}
+
+int cmd_write(int argc, char **argv)
+{
+	static const struct stream_cmd wr = {
+		"write", write_usage, write_help, 0, O_WRONLY | O_CREAT | O_TRUNC, write_file,
+	};
+
+	return stream_file(&wr, argc, argv);
 }
