@@ -89,11 +89,47 @@ enum vfs_write_loop {
 					 * into the locked page-cache page */
 	VFS_WL_IDEA42_2007,		/* seed 003 idea #42: atomic get_user of the source
 					 * after lock_page, then the copy */
+	VFS_WL_NICK_2006,		/* -mm 2006-12 (seed 002): atomic copy under the page
+					 * lock, zero the new buffers in the page, commit
+					 * offset+copied, retry */
+	VFS_WL_READPAGE_FLAG_2007,	/* seed 003, Anton: a page flag keeps readpage and
+					 * the fault path out while the page is unlocked for
+					 * a copy that may fault */
 	VFS_WL_NR
+};
+
+/* A short copy into a !uptodate page: where copied = 0 is decided (seeds 000, 002). */
+enum vfs_short_copy {
+	VFS_SC_DEFAULT,			/* what the write loop implies */
+	VFS_SC_COMMIT_AS_IS,		/* commit the copied bytes (2.6.19 commit_write) */
+	VFS_SC_COPIED_ZERO_FS,		/* block_write_end sets copied = 0 (2.6.24..4.3) */
+	VFS_SC_COPIED_ZERO_GENERIC,	/* generic_perform_write does (Linus 2015, seed 000) */
+	VFS_SC_NR
+};
+
+/* New buffers write_begin prepared that the copy did not reach. */
+enum vfs_zero_new {
+	VFS_ZN_DEFAULT,			/* page_zero_new_buffers as today (always) */
+	VFS_ZN_ALWAYS,			/* zero, uptodate, dirty, clear BH_New */
+	VFS_ZN_IF_COPIED,		/* only when copied != 0 (the ext4 patch of seed 000) */
+	VFS_ZN_PAGE_ONLY,		/* zero the page bytes; buffers stay BH_New and clean
+					 * (the -mm fix Mark Fasheh reviewed, seed 002) */
+	VFS_ZN_NR
+};
+
+/* How much of a short copy is committed. */
+enum vfs_commit_range {
+	VFS_CR_DEFAULT,			/* what the write loop implies */
+	VFS_CR_COPIED,			/* commit_write(offset, offset + copied) (002) */
+	VFS_CR_BYTES,			/* commit_write(offset, offset + bytes) (Mark's) */
+	VFS_CR_NR
 };
 
 struct vfs_policy {
 	enum vfs_write_loop write_loop;
+	enum vfs_short_copy short_copy;
+	enum vfs_zero_new zero_new;
+	enum vfs_commit_range commit_range;
 };
 
 /* vfs_perform_write under @pol (NULL: today's loop, the same code as
