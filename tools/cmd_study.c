@@ -123,8 +123,8 @@ static void print_line(const struct study *st, const struct study_result *r)
 	       r->ok ? "ok" : "FAIL", r->expect, r->verdict);
 	if (strcmp(r->verdict, "clean"))
 		printf(" oracle=%s schedule=\"%s\"", r->verdict, r->schedule);
-	printf(" explored=%ld%s %.3fs  [%s]\n", r->explored, r->complete ? " complete" : "",
-	       r->seconds, r->policy);
+	printf(" explored=%ld%s %.3fs  [%s] world=%s\n", r->explored,
+	       r->complete ? " complete" : "", r->seconds, r->policy, r->world);
 	if (r->message[0]) {
 		char *copy = strdup(r->message), *line, *save = NULL;
 
@@ -146,6 +146,7 @@ static void print_json_run(const struct study_result *r, int first)
 	print_json_string(r->policy);
 	printf(", \"label\": ");
 	print_json_string(r->label);
+	printf(", \"world\": \"%s\"", r->world);
 	printf(", \"block\": %u, \"expect\": \"%s\", \"verdict\": ", r->block,
 	       strcmp(r->expect, "clean") ? "bug" : "clean");
 	print_json_string(r->verdict);
@@ -184,6 +185,8 @@ static int run_study(struct cli *c, const struct study *st)
 				continue;
 			err = study_run_one(st, i, st->block[b], &c->o, &r);
 			if (err) {
+				if (r.message[0])
+					fprintf(stderr, "%s: %s\n", st->file, r.message);
 				tool_fail(st->file, err);
 				return EXIT_FAIL;
 			}
@@ -239,6 +242,7 @@ static int parse_opts(struct cli *c, int argc, char **argv)
 	int i;
 
 	c->o.bound = -1;
+	c->o.world = -1;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -284,6 +288,13 @@ static int parse_opts(struct cli *c, int argc, char **argv)
 			c->o.depth = atoi(argv[++i]);
 		} else if (!strcmp(a, "--replay")) {
 			c->o.replay = argv[++i];
+		} else if (!strcmp(a, "--world")) {
+			c->o.world = !strcmp(v, "engine") ? 1 : !strcmp(v, "model") ? 0 : -2;
+			i++;
+			if (c->o.world == -2) {
+				tool_msg("--world wants model or engine, not '%s'", v);
+				return -1;
+			}
 		} else {
 			tool_msg("unknown option '%s'", a);
 			return -1;
@@ -313,11 +324,12 @@ static int finish(struct cli *c, int ret)
 
 static const char study_usage[] =
 	"usage: e4lab study --list | --all | NAME [--json] [--trace] [--svg OUT.svg] "
-	"[--run LABEL] [--block N] [--dir DIR]\n";
+	"[--run LABEL] [--block N] [--world model|engine] [--dir DIR]\n";
 static const char explore_usage[] =
 	"usage: e4lab explore FILE [--run LABEL] [--block N] "
 	"[--strategy exhaustive|random|pct|scripted] [--bound N] [--seed N] [--runs N] "
-	"[--depth D] [--replay SCHEDULE] [--trace] [--svg OUT.svg] [--json]\n";
+	"[--depth D] [--replay SCHEDULE] [--world model|engine] [--trace] [--svg OUT.svg] "
+	"[--json]\n";
 
 static int study_list(const char *dir, char **names, int n)
 {

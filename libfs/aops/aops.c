@@ -277,10 +277,17 @@ int aops_write_ctx_finish(struct aops_write_ctx *wc, struct disk_inode *inode)
 {
 	struct pc_mapping *m = inode->i_mapping;
 
+	int err, err2;
+
 	if (!m || !wc->run.len || wc->gen != m->map_gen ||
 	    wc->run.lblk + wc->run.len <= eof_block(inode))
 		return 0;
-	return truncate_failed_write(inode);
+	err = disk_handle_start(inode->dfs, AOPS_WRITE_CREDITS);
+	if (err)
+		return err;
+	err = truncate_failed_write(inode);
+	err2 = disk_handle_stop(inode->dfs);
+	return err ? err : err2;
 }
 
 /* Maps buffer @i of @p with allocation; @last bounds the blocks this page needs. */
@@ -365,9 +372,15 @@ int aops_write_begin(struct disk_inode *inode, uint64_t pos, unsigned len,
 	err = aops_mapping(inode, &m);
 	if (err)
 		return err;
-	err = pc_grab_page(m, pos >> PC_PAGE_SHIFT, 1, &p);
+	/* ext4_write_begin: the handle first, then the page lock; write_end stops it */
+	err = disk_handle_start(inode->dfs, AOPS_WRITE_CREDITS);
 	if (err)
 		return err;
+	err = pc_grab_page(m, pos >> PC_PAGE_SHIFT, 1, &p);
+	if (err) {
+		disk_handle_stop(inode->dfs);
+		return err;
+	}
 	if (aops_inline_wants_write_begin(inode)) {
 		err = aops_inline_write_begin(inode, p, pos, len, &inline_path);
 		if (err)
@@ -389,6 +402,7 @@ fail:
 	pc_put_page(p);
 	if (pos + len > disk_i_size(inode) && !aops_is_inline(inode))
 		truncate_failed_write(inode);
+	disk_handle_stop(inode->dfs);
 	return err;
 }
 
@@ -426,6 +440,7 @@ int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigne
 		ret = aops_inline_write_end(inode, p, pos, len, copied);
 		pc_unlock_page(p);
 		pc_put_page(p);
+		disk_handle_stop(inode->dfs);
 		return ret;
 	}
 	/* block_write_end: a short copy into a !uptodate page may have left holes in
@@ -441,12 +456,11 @@ int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigne
 	}
 	pc_unlock_page(p);
 	pc_put_page(p);
-	if (pos + len > disk_i_size(inode)) {
+	ret = 0;
+	if (pos + len > disk_i_size(inode))
 		ret = truncate_failed_write(inode);
-		if (ret < 0)
-			return ret;
-	}
-	return (int)copied;
+	disk_handle_stop(inode->dfs);
+	return ret < 0 ? ret : (int)copied;
 }
 
 /* ---- page_mkwrite ---- */

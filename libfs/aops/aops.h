@@ -40,6 +40,8 @@ int aops_readahead(struct disk_inode *inode, struct pc_page **pages, unsigned n)
  * (*fsdata set to AOPS_FS_INLINE): inl_write_begin kept the data in the inode.
  */
 #define AOPS_FS_INLINE	((void *)1)
+/* A page's blocks, their extent-tree path, bitmaps, descriptors, the inode. */
+#define AOPS_WRITE_CREDITS	16
 
 /*
  * One buffered write of several pages may allocate ahead: blocks at or past the

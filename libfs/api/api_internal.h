@@ -26,6 +26,10 @@ struct e4_file {
 #define API_CREDITS_NS		32
 #define API_CREDITS_ATTR	4
 
+/* fs.c: mounts @dev (the e4_fs owns it from here on, and closes it on failure
+ * too); @o->crash_after is not applied. */
+int api_mount_dev(struct blk_dev *dev, const struct e4_mount_opts *o, struct e4_fs **fsp);
+
 /* path.c */
 int api_begin(struct e4_fs *fs, unsigned credits);
 int api_end(struct e4_fs *fs, int err);

@@ -100,24 +100,11 @@ static int mount_disk(struct e4_fs *fs)
 	return disk_mount_opts(fs->dev, &dopts, &fs->dfs);
 }
 
-int e4_mount(const char *image, const struct e4_mount_opts *o, struct e4_fs **fsp)
+/* The disk layer and the page cache over fs->dev. */
+static int mount_stack(struct e4_fs *fs, struct e4_fs **fsp)
 {
-	struct e4_fs *fs;
-	int err;
+	int err = mount_disk(fs);
 
-	*fsp = NULL;
-	fs = calloc(1, sizeof(*fs));
-	if (!fs)
-		return -ENOMEM;
-	if (o)
-		fs->opts = *o;
-	else
-		e4_mount_opts_init(&fs->opts);
-	fs->read_only = fs->opts.read_only;
-	err = open_stack(fs, image);
-	if (err)
-		goto fail;
-	err = mount_disk(fs);
 	if (err)
 		goto fail;
 	fs->read_only = fs->dfs->read_only;
@@ -134,6 +121,51 @@ fail:
 		blk_close(fs->dev);
 	free(fs);
 	return err;
+}
+
+static struct e4_fs *fs_alloc(const struct e4_mount_opts *o)
+{
+	struct e4_fs *fs = calloc(1, sizeof(*fs));
+
+	if (!fs)
+		return NULL;
+	if (o)
+		fs->opts = *o;
+	else
+		e4_mount_opts_init(&fs->opts);
+	fs->read_only = fs->opts.read_only;
+	return fs;
+}
+
+int e4_mount(const char *image, const struct e4_mount_opts *o, struct e4_fs **fsp)
+{
+	struct e4_fs *fs = fs_alloc(o);
+	int err;
+
+	*fsp = NULL;
+	if (!fs)
+		return -ENOMEM;
+	err = open_stack(fs, image);
+	if (err) {
+		free(fs);
+		return err;
+	}
+	return mount_stack(fs, fsp);
+}
+
+int api_mount_dev(struct blk_dev *dev, const struct e4_mount_opts *o, struct e4_fs **fsp)
+{
+	struct e4_fs *fs = fs_alloc(o);
+
+	*fsp = NULL;
+	if (!fs) {
+		blk_close(dev);
+		return -ENOMEM;
+	}
+	fs->dev = dev;
+	if (dev->read_only)
+		fs->read_only = 1;
+	return mount_stack(fs, fsp);
 }
 
 int e4_unmount(struct e4_fs *fs)

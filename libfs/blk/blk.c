@@ -269,6 +269,35 @@ struct blk_dev *blk_mem_create(uint64_t size, int *err)
 	return blk_mem_adopt(data, size, err);
 }
 
+/* A read-only window on memory the caller keeps: its bytes are not freed. */
+static void borrow_destroy(struct blk_dev *dev)
+{
+	free(dev->private);
+}
+
+static const struct blk_ops borrow_ops = {
+	.name = "borrow",
+	.read = mem_read,
+	.write = mem_write,
+	.flush = mem_flush,
+	.destroy = borrow_destroy,
+};
+
+struct blk_dev *blk_mem_borrow(const void *data, uint64_t size, int *err)
+{
+	struct blk_mem *m = malloc(sizeof(*m));
+	struct blk_dev *dev = m ? blk_alloc(&borrow_ops, size, m) : NULL;
+
+	if (!dev) {
+		free(m);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	m->data = (unsigned char *)data;
+	dev->read_only = 1;
+	return dev;
+}
+
 /* Inflates a gzip file (or copies a plain one) into one growing buffer. */
 static int gz_slurp(const char *path, unsigned char **out, uint64_t *out_size)
 {
@@ -506,6 +535,23 @@ static const struct blk_ops overlay_ops = {
 	.flush = ovl_flush,
 	.destroy = ovl_destroy,
 };
+
+int blk_overlay_copy(struct blk_dev *dst, const struct blk_dev *src)
+{
+	const struct blk_overlay *o = src->private;
+	int ret = 0;
+
+	if (src->ops != &overlay_ops || dst->size != src->size)
+		return -EINVAL;
+	for (size_t i = 0; i < o->nbuckets && !ret; i++)
+		for (const struct ovl_chunk *c = o->hash[i]; c && !ret; c = c->next) {
+			uint64_t off = c->index * OVL_CHUNK;
+			size_t n = src->size - off < OVL_CHUNK ? (size_t)(src->size - off) : OVL_CHUNK;
+
+			ret = blk_write(dst, off, c->data, n);
+		}
+	return ret;
+}
 
 struct blk_dev *blk_overlay_create(struct blk_dev *lower, int *err)
 {

@@ -48,7 +48,13 @@ struct blk_dev *blk_file_open(const char *path, int read_only, int *err);
 struct blk_dev *blk_mem_create(uint64_t size, int *err);
 /* Reads a plain or gzip-compressed image wholly into memory (read-only). */
 struct blk_dev *blk_mem_load(const char *path, int *err);
+/* @data stays the caller's (never written, never freed): under an overlay, many
+ * short-lived devices share one base image (libfs/study's engine world). */
+struct blk_dev *blk_mem_borrow(const void *data, uint64_t size, int *err);
 struct blk_dev *blk_overlay_create(struct blk_dev *lower, int *err);
+/* Writes what overlay @src holds into @dst (of the same size): over the same
+ * lower contents, @dst then reads as @src does now. */
+int blk_overlay_copy(struct blk_dev *dst, const struct blk_dev *src);
 
 /* Opens IMAGE the way every command does: "*.gz" (or gzip magic) in memory and
  * read-only, otherwise the file. */

@@ -35,6 +35,16 @@ struct disk_journal_ops {
 	void (*destroy)(void *journal);
 };
 
+/*
+ * Set by a caller that runs the engine under libfs/task (libfs/study's engine
+ * world): called around every handle, so that a commit can wait for the open
+ * ones as jbd2 does.  Handles nest; the hooks see every level.
+ */
+struct disk_task_hooks {
+	void (*handle_start)(void *arg);
+	void (*handle_stop)(void *arg);
+};
+
 struct disk_fs {
 	ext2_filsys fs;
 	struct blk_dev *dev;		/* the image (bottom of the stack) */
@@ -49,6 +59,8 @@ struct disk_fs {
 	void (*evict_pages)(struct disk_inode *inode);
 	void *journal;			/* journal/ state, NULL without a journal */
 	const struct disk_journal_ops *jops;
+	const struct disk_task_hooks *task_hooks;	/* NULL: a single thread */
+	void *task_hooks_arg;
 	struct disk_inode **icache;	/* open inodes, hashed by number */
 	unsigned icache_size;
 	blk64_t alloc_goal;		/* next-block hint for data allocation */

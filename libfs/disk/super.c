@@ -123,16 +123,23 @@ void disk_report(struct disk_fs *dfs, const char *fmt, ...)
 
 int disk_handle_start(struct disk_fs *dfs, unsigned credits)
 {
-	if (!dfs->jops)
-		return 0;
-	return dfs->jops->handle_start(dfs->journal, credits);
+	int err;
+
+	if (dfs->task_hooks)
+		dfs->task_hooks->handle_start(dfs->task_hooks_arg);
+	err = dfs->jops ? dfs->jops->handle_start(dfs->journal, credits) : 0;
+	if (err && dfs->task_hooks)
+		dfs->task_hooks->handle_stop(dfs->task_hooks_arg);
+	return err;
 }
 
 int disk_handle_stop(struct disk_fs *dfs)
 {
-	if (!dfs->jops)
-		return 0;
-	return dfs->jops->handle_stop(dfs->journal);
+	int err = dfs->jops ? dfs->jops->handle_stop(dfs->journal) : 0;
+
+	if (dfs->task_hooks)
+		dfs->task_hooks->handle_stop(dfs->task_hooks_arg);
+	return err;
 }
 
 /* Writes every dirty cached inode. */

@@ -576,10 +576,16 @@ static int page_insert(struct pc_mapping *m, uint64_t index, struct pc_page **ou
 	err = page_alloc(c, &p);
 	if (err)
 		return err;
-	p->mapping = m;
 	p->index = index;
 	p->flags = 0;
-	pc_lock_page(p);	/* a new page: never contended */
+	pc_lock_page(p);	/* a new page: never contended, but a schedule point */
+	if (hash_find(m, index)) {
+		/* another task added this index meanwhile (add_to_page_cache's -EEXIST) */
+		pc_unlock_page(p);
+		page_to_free_list(c, p);
+		return -EEXIST;
+	}
+	p->mapping = m;
 	p->count = 1;
 	p->nr_bufs = 0;
 	s = hash_slot(m, index);
@@ -619,16 +625,19 @@ struct pc_page *pc_find_get_page(struct pc_mapping *m, uint64_t index)
 
 int pc_grab_page(struct pc_mapping *m, uint64_t index, int lock, struct pc_page **out)
 {
-	struct pc_page *p = pc_find_get_page(m, index);
+	struct pc_page *p;
 	int err;
 
-	if (p) {
-		if (lock)
-			pc_lock_page(p);
-		*out = p;
-		return 0;
-	}
-	err = page_insert(m, index, &p);
+	do {
+		p = pc_find_get_page(m, index);
+		if (p) {
+			if (lock)
+				pc_lock_page(p);
+			*out = p;
+			return 0;
+		}
+		err = page_insert(m, index, &p);
+	} while (err == -EEXIST);
 	if (err)
 		return err;
 	if (!lock)
@@ -775,4 +784,28 @@ const char *pc_check(struct pc_cache *c, char *buf, size_t size)
 	if (dirty != c->nr_dirty || n != c->nr_cached)
 		return "7: cache dirty or cached count wrong";
 	return NULL;
+}
+
+/*
+ * A study run the explorer abandoned (a deadlock) leaves tasks that will never
+ * run again holding page locks and references.  Forget them, so that the cache
+ * can be written back and torn down as usual.
+ */
+void pc_forget_holders(struct pc_cache *c)
+{
+	struct pc_list *ml, *pl;
+
+	for (ml = c->mappings.next; ml != &c->mappings; ml = ml->next) {
+		struct pc_mapping *m = container_of(ml, struct pc_mapping, link);
+
+		for (pl = m->pages.next; pl != &m->pages; pl = pl->next) {
+			struct pc_page *p = container_of(pl, struct pc_page, m_list);
+
+			if (p->flags & PC_PG_LOCKED) {
+				lock_page_init(&p->lock, "page");
+				p->flags &= ~PC_PG_LOCKED;
+			}
+			p->count = 0;
+		}
+	}
 }

@@ -128,6 +128,8 @@ int pc_cache_create(size_t bytes, const struct pc_ops *ops, void *ops_arg,
 		    struct pc_cache **out);
 /* Every mapping must have been freed. */
 void pc_cache_destroy(struct pc_cache *c);
+/* Drops every page lock and reference callers hold (tasks a study abandoned). */
+void pc_forget_holders(struct pc_cache *c);
 
 /* Lends the cache's @size-byte scratch buffer (allocated once); NULL if it is
  * lent already or memory is short: the caller then allocates its own. */

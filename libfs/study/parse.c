@@ -378,7 +378,8 @@ static int parse_image(struct parser *p)
 {
 	struct study *st = p->st;
 	const char *b = value_of(p, 1, "block");
-	int err = check_words(p, 1, "image", "size=,block=,poison");
+	const char *world = value_of(p, 1, "world");
+	int err = check_words(p, 1, "image", "size=,block=,poison,world=");
 
 	if (err)
 		return err;
@@ -404,6 +405,9 @@ static int parse_image(struct parser *p)
 	if (st->image_size < 16 * 4096 || st->image_size > (64u << 20))
 		return fail(p, "expected an image size between 64K and 64M");
 	st->poison = has_flag(p, 1, "poison");
+	if (world && strcmp(world, "model") && strcmp(world, "engine"))
+		return fail(p, "expected \"world=model\" or \"world=engine\", got \"%s\"", world);
+	st->engine = world && !strcmp(world, "engine");
 	return 0;
 }
 

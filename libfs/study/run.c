@@ -148,8 +148,12 @@ static int do_write(struct w_task *wt, const struct study_step *sp, struct step_
 	if (sp->off + sp->len > sizeof(tmp))
 		return step_failed(sf, "expect", sp, "write past the 16K a study file may hold");
 	lock_mutex_lock_at(&f->i_rwsem, sp->label);
-	ret = w->pol.inl ? e4i_write(w, f, sp->off, sp->len, &src)
-			 : w_write(w, f, sp->off, sp->len, &src);
+	if (w->pol.inl)
+		ret = e4i_write(w, f, sp->off, sp->len, &src);
+	else if (w->ebase)
+		ret = ew_write(w, f, sp->off, sp->len, &src);
+	else
+		ret = w_write(w, f, sp->off, sp->len, &src);
 	lock_mutex_unlock_at(&f->i_rwsem, sp->label);
 	task_trace_note("write %s returned %ld", f->path, ret);
 	if (ret > 0 && f->shadow_valid) {
@@ -169,7 +173,7 @@ static int do_read(struct w_task *wt, const struct study_step *sp, struct step_f
 
 	if (sp->off + sp->len > sizeof(buf))
 		return step_failed(sf, "expect", sp, "read past the 16K a study file may hold");
-	n = w_read(wt->w, f, sp->off, buf, sp->len);
+	n = wt->w->ebase ? ew_read(f, sp->off, buf, sp->len) : w_read(wt->w, f, sp->off, buf, sp->len);
 	if (n < 0)
 		return check_ret(sf, sp, n);
 	if (check_read(sf, sp, f, buf, sp->off, n))
@@ -179,7 +183,10 @@ static int do_read(struct w_task *wt, const struct study_step *sp, struct step_f
 
 static int do_mmap(struct w_task *wt, const struct study_step *sp, struct step_fail *sf)
 {
-	struct w_file *f = w_file_of(wt->w, sp->path);
+	struct study_world *w = wt->w;
+	struct w_file *f = w_file_of(w, sp->path);
+	const struct mm_file_ops *ops = w->pol.inl ? &e4i_file_ops : &w_file_ops;
+	void *file = f;
 	struct w_name *n;
 	unsigned long flags = VM_READ | VM_SHARED | ((sp->flags & SF_RW) ? VM_WRITE : 0);
 	int err;
@@ -190,8 +197,11 @@ static int do_mmap(struct w_task *wt, const struct study_step *sp, struct step_f
 	if (!n)
 		return step_failed(sf, "expect", sp, "too many mappings");
 	n->len = sp->len;
-	err = mm_mmap(wt->mm, sp->len, flags, wt->w->pol.inl ? &e4i_file_ops : &w_file_ops, f,
-		      sp->off / W_PAGE, &n->addr);
+	if (w->ebase) {
+		ops = ew_file_ops();
+		file = ew_mapping_file(f);
+	}
+	err = mm_mmap(wt->mm, sp->len, flags, ops, file, sp->off / W_PAGE, &n->addr);
 	return err ? step_failed(sf, "expect", sp, "mmap failed: %d", err) : 0;
 }
 
@@ -283,6 +293,25 @@ static int do_vm(struct w_task *wt, const struct study_step *sp, struct step_fai
 	return err ? step_failed(sf, "expect", sp, "failed: %d", err) : 0;
 }
 
+/* The engine's crash: the device as it is now, recovered by a fresh mount. */
+static int crash_engine(struct study_world *w, const struct study_step *sp,
+			struct step_fail *sf)
+{
+	static uint8_t bufs[STUDY_MAX_FILES][W_MAX_PAGES * W_PAGE];
+	uint64_t sizes[STUDY_MAX_FILES];
+	size_t at;
+	int err = ew_crash(w, bufs, sizes);
+
+	if (err)
+		return step_failed(sf, "crash", sp, "recovery of the crashed image failed: %s",
+				   strerror(-err));
+	for (int i = 0; i < w->nfiles; i++)
+		if (w_has_poison(bufs[i], (size_t)sizes[i], &at))
+			return step_failed(sf, "stale", sp, "after crash recovery %s shows a block "
+					   "never written at offset %zu", w->files[i].path, at);
+	return 0;
+}
+
 /* The crash: what recovery of the last commit finds must show no stale block. */
 static int do_crash(struct w_task *wt, const struct study_step *sp, struct step_fail *sf)
 {
@@ -292,6 +321,8 @@ static int do_crash(struct w_task *wt, const struct study_step *sp, struct step_
 
 	w->crashed = 1;
 	task_trace_note("crash: the image as of the last commit");
+	if (w->ebase)
+		return crash_engine(w, sp, sf);
 	for (int i = 0; i < w->nfiles; i++) {
 		struct w_file *f = &w->files[i];
 
@@ -303,14 +334,34 @@ static int do_crash(struct w_task *wt, const struct study_step *sp, struct step_
 	return 0;
 }
 
-/* fsync, truncate, fallocate: the ext4 inline model's (libfs/study/ext4_inline.c). */
+/* kjournald's commit of the running transaction. */
+static int do_commit(struct w_task *wt, const struct study_step *sp, struct step_fail *sf)
+{
+	int err;
+
+	if (!wt->w->ebase) {
+		w_journal_commit(wt->w);
+		return 0;
+	}
+	err = ew_commit(wt->w);
+	return err ? step_failed(sf, "expect", sp, "commit failed: %s", strerror(-err)) : 0;
+}
+
+/* fsync, truncate, fallocate: the ext4 inline model's (libfs/study/ext4_inline.c),
+ * or the engine's. */
 static int do_ext4(struct w_task *wt, const struct study_step *sp, struct step_fail *sf)
 {
 	struct study_world *w = wt->w;
 	struct w_file *f = w_file_of(w, sp->path);
 	long ret;
 
-	if (sp->verb == SV_FSYNC)
+	if (w->ebase && sp->verb == SV_FSYNC)
+		ret = ew_fsync(f);
+	else if (w->ebase && sp->verb == SV_TRUNCATE)
+		ret = ew_truncate(f, sp->len);
+	else if (w->ebase)
+		return step_failed(sf, "expect", sp, "fallocate is not a step of the engine world");
+	else if (sp->verb == SV_FSYNC)
 		ret = e4i_fsync(w, f);
 	else if (sp->verb == SV_TRUNCATE)
 		ret = e4i_truncate(w, f, sp->len);
@@ -343,7 +394,7 @@ static int exec_step(struct w_task *wt, const struct study_step *sp, struct step
 	case SV_MUNMAP:
 	case SV_MLOCK:
 	case SV_RECLAIM: return do_vm(wt, sp, sf);
-	case SV_COMMIT: w_journal_commit(wt->w); return 0;
+	case SV_COMMIT: return do_commit(wt, sp, sf);
 	case SV_CRASH: return do_crash(wt, sp, sf);
 	case SV_POINT: task_yield_point(sp->name); return 0;
 	case SV_FSYNC:
@@ -385,6 +436,8 @@ static int prog_setup(struct task_sched *s, void *arg)
 	struct step_fail sf;
 	int err = w_clone(w, &pr->base);
 
+	if (!err && w->ebase)
+		err = ew_mount(w);
 	if (err)
 		return err;
 	w->pol = pr->run->pol;
@@ -427,7 +480,17 @@ static void prog_check(struct task_sched *s, void *arg)
 	for (int i = 0; i < w->nfiles; i++) {
 		struct w_file *f = &w->files[i];
 
-		w_contents(w, f, buf, 0);
+		if (w->ebase) {
+			int err = ew_contents(f, buf, &f->size);
+
+			if (err) {
+				task_sched_fail(s, "expect", "%s cannot be read: %s", f->path,
+						strerror(-err));
+				return;
+			}
+		} else {
+			w_contents(w, f, buf, 0);
+		}
 		if (w_has_poison(buf, (size_t)f->size, &at)) {
 			task_sched_fail(s, "stale", "%s shows a block never written at offset %zu",
 					f->path, at);
@@ -534,6 +597,26 @@ static void judge(const struct task_explore_result *er, const struct lock_dep *d
 		(!strcmp(r->expect, "lockorder") && lock_dep_nr_reports(dep) > 0);
 }
 
+/* The model world, or the engine's: the study's choice unless @o overrides it. */
+static int build_world(struct study_prog *pr, const struct study_opts *o,
+		       struct study_result *r)
+{
+	int engine = o->world >= 0 ? o->world : pr->st->engine;
+	struct vfs_policy vp;
+	int err;
+
+	snprintf(r->world, sizeof(r->world), "%s", engine ? "engine" : "model");
+	if (engine && ew_policy(&pr->run->pol, &vp)) {
+		snprintf(r->message, sizeof(r->message), "policy %s has no engine version",
+			 r->policy);
+		return -EOPNOTSUPP;
+	}
+	err = w_build(&pr->base, pr->st, r->block, pr->st->poison);
+	if (!err && engine)
+		err = ew_build(&pr->base);
+	return err;
+}
+
 int study_run_one(const struct study *st, int run, unsigned block,
 		  const struct study_opts *o, struct study_result *r)
 {
@@ -554,7 +637,7 @@ int study_run_one(const struct study *st, int run, unsigned block,
 	snprintf(r->expect, sizeof(r->expect), "%s", pr->run->expect);
 	study_policy_str(&pr->run->pol, r->policy, sizeof(r->policy));
 	r->block = block;
-	err = w_build(&pr->base, st, block, st->poison);
+	err = build_world(pr, o, r);
 	if (err)
 		goto out;
 	fill_opts(st, o, dep, &eo);
@@ -568,6 +651,7 @@ int study_run_one(const struct study *st, int run, unsigned block,
 			err = trace_run(pr, o->replay ? o->replay : r->schedule, o, r);
 	}
 	w_free(&pr->base);
+	ew_free_base(&pr->base);
 out:
 	if (dep)
 		lock_dep_destroy(dep);

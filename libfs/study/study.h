@@ -206,6 +206,8 @@ struct study {
 	unsigned block[STUDY_MAX_BLOCKS];
 	int nblock;
 	int poison;
+	int engine;			/* image ... world=engine: run on the real engine
+					 * (libfs/study/eworld.c), not the model */
 	struct study_file files[STUDY_MAX_FILES];
 	int nfiles;
 	struct study_task tasks[TASK_MAX];
@@ -237,11 +239,13 @@ struct study_opts {
 	const char *replay;		/* one schedule (TASK_SCRIPT) */
 	FILE *trace;			/* print the reported/replayed schedule's trace */
 	FILE *svg;			/* draw it, for a replay or a verdict other than clean */
+	int world;			/* -1: the file's; 0: the model; 1: the engine */
 };
 
 struct study_result {
 	char label[STUDY_NAME_MAX];
 	char policy[160];
+	char world[8];			/* "model" or "engine" */
 	unsigned block;
 	char expect[16];
 	char verdict[32];		/* "clean", an oracle, "incomplete", "diverged" */

@@ -165,6 +165,7 @@ void w_free(struct study_world *w)
 				w->mms[j] = NULL;
 		mm_destroy(mm);
 	}
+	ew_unmount(w);
 	for (int i = 0; i < TASK_MAX; i++)
 		for (int j = 0; j < w->tasks[i].nnames; j++)
 			free(w->tasks[i].names[j].kbuf);

@@ -47,6 +47,7 @@ struct w_file {
 	uint32_t durable_map[W_MAX_LBLK];
 	uint64_t durable_size;
 	struct e4i_inode ei;		/* the ext4 inline model's state (libfs/study/ext4_inline.c) */
+	struct e4_file *ef;		/* the engine world's open file (eworld.c) */
 };
 
 struct w_name {
@@ -71,10 +72,14 @@ struct study_world {
 	uint32_t nblocks;
 	uint8_t *disk;			/* nblocks * bs */
 	uint8_t *bitmap;		/* one byte per block */
+	struct ew_base *ebase;		/* the engine world's image (eworld.c); NULL: the
+					 * model world */
 	struct w_file files[STUDY_MAX_FILES];
 	int nfiles;
 	struct lock_rwsem handles;	/* open journal handles (read) vs commit (write) */
 	struct mm *mms[TASK_MAX];
+	struct e4_fs *efs;		/* the engine world: this schedule's mount */
+	struct ew_journal *ejournal;	/* ... and its handles as task locks */
 	struct w_task tasks[TASK_MAX];
 	uint32_t flags;			/* signal/wait */
 	int crashed;
@@ -109,5 +114,29 @@ struct w_src {
 };
 long w_write(struct study_world *w, struct w_file *f, uint64_t pos, uint64_t len,
 	     const struct w_src *src);
+
+/*
+ * eworld.c: the same steps on the real engine.  ew_build makes the base image
+ * (after w_build made the shadows); ew_mount gives a clone its own mount of it.
+ */
+struct ew_base;
+struct ew_journal;
+struct e4_fs;
+struct e4_file;
+int ew_build(struct study_world *w);
+void ew_free_base(struct study_world *w);
+int ew_mount(struct study_world *w);
+void ew_unmount(struct study_world *w);
+int ew_policy(const struct study_policy *sp, struct vfs_policy *vp);
+long ew_write(struct study_world *w, struct w_file *f, uint64_t pos, uint64_t len,
+	      const struct w_src *src);
+ssize_t ew_read(struct w_file *f, uint64_t off, uint8_t *buf, uint64_t len);
+const struct mm_file_ops *ew_file_ops(void);
+void *ew_mapping_file(struct w_file *f);
+int ew_commit(struct study_world *w);
+long ew_fsync(struct w_file *f);
+long ew_truncate(struct w_file *f, uint64_t size);
+int ew_contents(struct w_file *f, uint8_t *buf, uint64_t *size);
+int ew_crash(struct study_world *w, uint8_t (*bufs)[W_MAX_PAGES * W_PAGE], uint64_t *sizes);
 
 #endif /* E4_STUDY_WORLD_H */

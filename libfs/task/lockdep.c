@@ -309,6 +309,11 @@ void lockdep_acquire(struct task *t, struct lock_obj *l, enum lock_mode mode,
 		struct sbuf w = { 0 };
 
 		if (h->lock == l || h->class_id == c) {
+			/* PG_locked has no lockdep map in the kernel: readahead and
+			 * writeback hold several pages of one class in index order.
+			 * Taking the same page twice still deadlocks, and is found so. */
+			if (h->lock != l && l->kind == LOCK_PAGE)
+				continue;
 			report_recursion(dep, t, h, l, mode, where);
 			continue;
 		}

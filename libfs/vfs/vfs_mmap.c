@@ -39,11 +39,17 @@ static int vfs_fault(struct mm_fault *vmf)
 static int vfs_page_mkwrite(struct mm_fault *vmf)
 {
 	struct pc_page *p = vmf->page;
+	struct disk_inode *inode = vmf->file;
 	int err;
 
+	/* ext4_page_mkwrite: a handle around the page lock, as in write_begin */
+	err = disk_handle_start(inode->dfs, AOPS_WRITE_CREDITS);
+	if (err)
+		return VM_FAULT_SIGBUS;
 	pc_lock_page(p);
-	err = aops_page_mkwrite(vmf->file, p);
+	err = aops_page_mkwrite(inode, p);
 	pc_unlock_page(p);
+	disk_handle_stop(inode->dfs);
 	if (err == -ENOSPC || err == -ENOMEM)
 		return VM_FAULT_OOM;
 	return err ? VM_FAULT_SIGBUS : 0;

@@ -417,8 +417,8 @@ static int readahead(struct disk_inode *inode, struct pc_mapping *m, uint64_t in
 	return 0;
 }
 
-static int get_uptodate_page(struct disk_inode *inode, struct pc_mapping *m,
-			     uint64_t index, uint64_t last_index, struct pc_page **out)
+static int find_uptodate_page(struct disk_inode *inode, struct pc_mapping *m,
+			      uint64_t index, uint64_t last_index, struct pc_page **out)
 {
 	struct pc_page *p = pc_find_get_page(m, index);
 	uint64_t want;
@@ -445,6 +445,17 @@ static int get_uptodate_page(struct disk_inode *inode, struct pc_mapping *m,
 	if (want > (disk_i_size(inode) + PC_PAGE_SIZE - 1) / PC_PAGE_SIZE - index)
 		want = (disk_i_size(inode) + PC_PAGE_SIZE - 1) / PC_PAGE_SIZE - index;
 	return readahead(inode, m, index, want, out);
+}
+
+static int get_uptodate_page(struct disk_inode *inode, struct pc_mapping *m,
+			     uint64_t index, uint64_t last_index, struct pc_page **out)
+{
+	int err;
+
+	do	/* -EEXIST: another task added the page while readahead locked its own */
+		err = find_uptodate_page(inode, m, index, last_index, out);
+	while (err == -EEXIST);
+	return err;
 }
 
 ssize_t vfs_read_iter(struct disk_inode *inode, const struct iovec *iov, int iovcnt,

@@ -40,4 +40,7 @@ struct disk_inode *fake_inode_create(struct fake_disk *fd, ext2_ino_t ino);
 void fake_inode_destroy(struct disk_inode *inode);
 uint64_t fake_inode_blocks(struct disk_inode *inode);	/* allocated blocks */
 
+/* Handles open now (aops opens one from write_begin to write_end). */
+extern int fake_handle_depth;
+
 #endif

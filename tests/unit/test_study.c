@@ -114,7 +114,7 @@ static void test_parse_missing(void **state)
 static void test_run_and_replay(void **state)
 {
 	struct study *st = calloc(1, sizeof(*st));
-	struct study_opts o = { .bound = -1 };
+	struct study_opts o = { .bound = -1, .world = -1 };
 	struct study_result r, again;
 	char err[256];
 
