@@ -4,7 +4,8 @@
  * Calls libfs/pcache, libfs/disk and the inline glue (aops_inline.c).
  * Invariants: BH_New is set only between write_begin and write_end under the page
  * lock; the bytes of a new block outside the write are zero before the page is
- * unlocked, and so are its uncopied bytes after write_end.  A cached block run
+ * unlocked, and so are its uncopied bytes after write_end.  (A historical policy,
+ * aops_write_end_policy, may break the first two on purpose: that is its bug.)  A cached block run
  * (struct aops_write_ctx) is used only while mapping->map_gen is unchanged:
  * everything that frees or converts blocks bumps it.
  */
@@ -461,6 +462,98 @@ int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigne
 		ret = truncate_failed_write(inode);
 	disk_handle_stop(inode->dfs);
 	return ret < 0 ? ret : (int)copied;
+}
+
+/* ---- write_end under a historical policy ---- */
+
+/* The -mm fix of 2006-12 (seed 002): the uncopied bytes of new buffers meeting
+ * [from, to) are zeroed in the page, but the buffers keep BH_New and stay clean
+ * and !uptodate, so neither writeback nor an ordered commit writes their blocks. */
+static void zero_new_page_only(struct pc_page *p, unsigned bs, unsigned from, unsigned to)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nr_bufs; i++) {
+		unsigned bstart = i * bs, bend = bstart + bs;
+		unsigned zs = from > bstart ? from : bstart, ze = to < bend ? to : bend;
+
+		if ((p->bufs[i].b_state & PC_BH_NEW) && zs < ze)
+			memset(p->data + zs, 0, ze - zs);
+	}
+}
+
+/* block_commit_write(from, to) as commit_write had it: only the buffers meeting
+ * the range become uptodate and dirty and lose BH_New. */
+static void commit_range_buffers(struct pc_page *p, unsigned bs, unsigned from, unsigned to)
+{
+	unsigned i;
+	int partial = 0;
+
+	if (to <= from)
+		return;
+	for (i = 0; i < p->nr_bufs; i++) {
+		unsigned bstart = i * bs, bend = bstart + bs;
+		struct pc_buf *b = &p->bufs[i];
+
+		if (bend <= from || bstart >= to) {
+			if (!(b->b_state & PC_BH_UPTODATE))
+				partial = 1;
+			continue;
+		}
+		b->b_state &= ~PC_BH_NEW;
+		pc_mark_buffer_dirty(p, i);
+	}
+	if (!partial)
+		pc_set_page_uptodate(p);
+}
+
+static void zero_uncopied(struct pc_page *p, unsigned bs, unsigned from, unsigned to,
+			  unsigned copied, enum aops_zero_new zn)
+{
+	switch (zn) {
+	case AOPS_ZN_IF_COPIED:
+		if (!copied)
+			break;
+		/* fall through */
+	case AOPS_ZN_ALWAYS:
+		zero_new_buffers(p, bs, from, to);
+		break;
+	case AOPS_ZN_PAGE_ONLY:
+		zero_new_page_only(p, bs, from, to);
+		break;
+	}
+}
+
+int aops_write_end_policy(struct disk_inode *inode, uint64_t pos, unsigned len,
+			  unsigned copied, struct pc_page *p, void *fsdata,
+			  const struct aops_end_policy *ep)
+{
+	unsigned bs = inode->dfs->block_size, from = pos & (PC_PAGE_SIZE - 1), end;
+	int ret;
+
+	if (fsdata == AOPS_FS_INLINE)
+		return aops_write_end(inode, pos, len, copied, p, fsdata);
+	assert(copied <= len);
+	if (ep->copied_zero && copied < len && !(p->flags & PC_PG_UPTODATE))
+		copied = 0;
+	if (copied < len)
+		zero_uncopied(p, bs, from + copied, from + len, copied, ep->zero_new);
+	end = ep->commit_bytes ? len : copied;
+	commit_range_buffers(p, bs, from, from + end);
+	pc_note_kept_new(p);
+	assert(!pc_check_page(p));
+	if (end && pos + end > disk_i_size(inode)) {
+		disk_set_i_size(inode, pos + end);
+		disk_mark_inode_dirty(inode);
+	}
+	pc_unlock_page(p);
+	pc_put_page(p);
+	if (!ep->keep_blocks && pos + len > disk_i_size(inode)) {
+		ret = truncate_failed_write(inode);
+		if (ret < 0)
+			return ret;
+	}
+	return (int)copied;
 }
 
 /* ---- page_mkwrite ---- */

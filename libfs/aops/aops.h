@@ -73,6 +73,41 @@ int aops_write_begin(struct disk_inode *inode, uint64_t pos, unsigned len,
 int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigned copied,
 		   struct pc_page *page, void *fsdata);
 
+/*
+ * write_end as the kernel's history had it, for the historical write loops of
+ * libfs/vfs (struct vfs_policy, resolved there).  Today's aops_write_end is the
+ * policy { copied_zero, AOPS_ZN_ALWAYS, commit copied, blocks trimmed }, kept as
+ * its own function so that the plain write path pays nothing for the switches.
+ */
+enum aops_zero_new {
+	AOPS_ZN_ALWAYS,		/* page_zero_new_buffers: zero, uptodate, dirty, !BH_New */
+	AOPS_ZN_IF_COPIED,	/* the same, only when copied != 0 (seed 000's ext4 patch) */
+	AOPS_ZN_PAGE_ONLY,	/* zero the page bytes only: the buffers stay BH_New,
+				 * clean and !uptodate (-mm 2006-12, seed 002) */
+};
+
+struct aops_end_policy {
+	unsigned copied_zero:1;	/* a short copy into a !uptodate page commits nothing
+				 * (block_write_end, 2.6.24..4.3); 0: as is (2.6.19) */
+	unsigned commit_bytes:1;	/* commit [from, from+len), not [from, from+copied)
+					 * (Mark Fasheh's proposal, seed 002) */
+	unsigned keep_blocks:1;	/* a short copy frees nothing past i_size: 2.6.19
+				 * trimmed blocks only after a failed prepare_write */
+	enum aops_zero_new zero_new;
+};
+
+/*
+ * Commits a copy of @copied of the @len bytes write_begin prepared under @ep:
+ * new buffers in [from+copied, from+len) are handled as @ep->zero_new says (none
+ * when copied == len), then the buffers meeting the commit range become uptodate
+ * and dirty and lose BH_New (others keep it: the page is then PG_KEPT_NEW), and
+ * i_size grows to the end of the commit.  Unlocks and puts the page.  Returns
+ * @copied as write_end saw it (0 if copied_zero applied), or -errno.
+ */
+int aops_write_end_policy(struct disk_inode *inode, uint64_t pos, unsigned len,
+			  unsigned copied, struct pc_page *page, void *fsdata,
+			  const struct aops_end_policy *ep);
+
 /* Writes back every dirty page of @inode that is not locked, merging physically
  * contiguous blocks across pages into calls of up to AOPS_MAX_IO bytes. */
 int aops_writepages(struct disk_inode *inode);

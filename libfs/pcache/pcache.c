@@ -32,18 +32,30 @@
  *   --write_end over the copied range--> +UPTODATE +DIRTY; NEW cleared everywhere
  *   DIRTY --writeback submits the block--> clean
  *
+ *   Only under a historical write-loop policy (aops_write_end_policy): a short
+ *   copy may leave NEW|MAPPED buffers clean and !uptodate after write_end, and
+ *   the page is then marked PG_KEPT_NEW (the -mm loop of 2006-12, seed 002).
+ *
+ * PG_NOREAD (VFS_WL_READPAGE_FLAG_2007 only)
+ *
+ *   locked, clear --pc_set_page_noread: a slot's lock is taken--> NOREAD
+ *   NOREAD, unlocked: pc_lock_page_readable waits on the slot's lock
+ *   NOREAD, locked again --pc_clear_page_noread: the slot's lock is dropped--> clear
+ *
  * INVARIANTS (pc_check)
  *
  *   1. A page is free (mapping NULL, flags 0, count 0, on the free list) or cached
  *      (in its mapping's hash and page list, and on the LRU).
  *   2. PG_DIRTY => PG_UPTODATE or some buffer is BH_DIRTY.
  *   3. BH_DIRTY => BH_UPTODATE and BH_MAPPED, and the page is PG_DIRTY.
- *   4. BH_NEW => BH_MAPPED and PG_LOCKED: new buffers live only between
- *      write_begin and write_end, under the page lock; none survives write_end.
+ *   4. BH_NEW => BH_MAPPED and (PG_LOCKED or PG_KEPT_NEW): new buffers live only
+ *      between write_begin and write_end, under the page lock; none survives
+ *      write_end unless a historical policy kept them (PG_KEPT_NEW).
  *   5. PG_UPTODATE and PG_PRIVATE => every buffer BH_UPTODATE.
  *   6. !PG_PRIVATE => nr_bufs == 0.
  *   7. nr_dirty counts the PG_DIRTY pages (per cache and per mapping); a mapping
  *      is on dirty_mappings iff its nr_dirty > 0; nr_cached + nr_free == nr_alloc.
+ *   8. PG_NOREAD => one noread slot of the cache names the page.
  */
 #include <assert.h>
 #include <errno.h>
@@ -97,6 +109,8 @@ int pc_cache_create(size_t bytes, const struct pc_ops *ops, void *ops_arg,
 	list_init(&c->mappings);
 	c->ops = ops;
 	c->ops_arg = ops_arg;
+	for (unsigned i = 0; i < PC_NOREAD_SLOTS; i++)
+		lock_page_init(&c->noread[i].lock, "PG_noread");
 	*out = c;
 	return 0;
 }
@@ -374,6 +388,17 @@ void pc_mark_buffer_dirty(struct pc_page *p, unsigned i)
 	pc_set_page_dirty(p);
 }
 
+void pc_note_kept_new(struct pc_page *p)
+{
+	unsigned i;
+
+	assert(p->flags & PC_PG_LOCKED);
+	p->flags &= ~PC_PG_KEPT_NEW;
+	for (i = 0; i < p->nr_bufs; i++)
+		if (p->bufs[i].b_state & PC_BH_NEW)
+			p->flags |= PC_PG_KEPT_NEW;
+}
+
 /* ---- page lock and references ---- */
 
 void pc_lock_page(struct pc_page *p)
@@ -395,6 +420,70 @@ void pc_unlock_page(struct pc_page *p)
 	assert(p->flags & PC_PG_LOCKED);
 	p->flags &= ~PC_PG_LOCKED;
 	lock_page_unlock_at(&p->lock, "unlock_page");
+}
+
+/* ---- PG_noread (Anton's flag, seed 003) ---- */
+
+static struct pc_noread *noread_slot(const struct pc_page *p)
+{
+	struct pc_cache *c = p->cache;
+
+	for (unsigned i = 0; i < PC_NOREAD_SLOTS; i++)
+		if (c->noread[i].page == p)
+			return &c->noread[i];
+	return NULL;
+}
+
+int pc_set_page_noread(struct pc_page *p)
+{
+	struct pc_cache *c = p->cache;
+
+	assert(p->flags & PC_PG_LOCKED);
+	assert(!(p->flags & PC_PG_NOREAD));
+	for (unsigned i = 0; i < PC_NOREAD_SLOTS; i++) {
+		struct pc_noread *s = &c->noread[i];
+
+		/* A slot some waiter still sleeps on stays with its old page. */
+		if (s->page || s->waiters)
+			continue;
+		lock_page_lock_at(&s->lock, "SetPageNoRead");
+		s->page = p;
+		p->flags |= PC_PG_NOREAD;
+		return 0;
+	}
+	return -EBUSY;
+}
+
+void pc_clear_page_noread(struct pc_page *p)
+{
+	struct pc_noread *s = noread_slot(p);
+
+	assert(s && (p->flags & PC_PG_NOREAD));
+	p->flags &= ~PC_PG_NOREAD;
+	s->page = NULL;
+	lock_page_unlock_at(&s->lock, "ClearPageNoRead");
+}
+
+void pc_lock_page_readable(struct pc_page *p)
+{
+	pc_lock_page(p);
+	pc_wait_noread_locked(p);
+}
+
+void pc_wait_noread_locked(struct pc_page *p)
+{
+	while (p->flags & PC_PG_NOREAD) {
+		struct pc_noread *s = noread_slot(p);
+
+		/* Counted before the page lock goes, so the slot cannot be lent to
+		 * another page while this task is on its way to sleep on it. */
+		s->waiters++;
+		pc_unlock_page(p);
+		lock_page_lock_at(&s->lock, "wait_on_page_noread");	/* wait_on_bit */
+		lock_page_unlock_at(&s->lock, "wait_on_page_noread");
+		s->waiters--;
+		pc_lock_page(p);
+	}
 }
 
 void pc_get_page(struct pc_page *p)
@@ -458,7 +547,7 @@ void pc_delete_page(struct pc_page *p)
 	struct pc_cache *c = p->mapping->cache;
 
 	assert(p->flags & PC_PG_LOCKED);
-	assert(!(p->flags & PC_PG_WRITEBACK));
+	assert(!(p->flags & (PC_PG_WRITEBACK | PC_PG_NOREAD)));
 	page_release(c, p);
 }
 
@@ -711,7 +800,7 @@ const char *pc_check_page(const struct pc_page *p)
 			return "3: dirty buffer on a clean page";
 		if ((s & PC_BH_NEW) && !(s & PC_BH_MAPPED))
 			return "4: new buffer not mapped";
-		if ((s & PC_BH_NEW) && !(p->flags & PC_PG_LOCKED))
+		if ((s & PC_BH_NEW) && !(p->flags & (PC_PG_LOCKED | PC_PG_KEPT_NEW)))
 			return "4: new buffer on an unlocked page (BH_New after write_end)";
 		if ((p->flags & PC_PG_UPTODATE) && !(s & PC_BH_UPTODATE))
 			return "5: uptodate page with a buffer not uptodate";
@@ -720,6 +809,8 @@ const char *pc_check_page(const struct pc_page *p)
 	}
 	if ((p->flags & PC_PG_DIRTY) && !(p->flags & PC_PG_UPTODATE) && !dirty_bufs)
 		return "2: dirty page neither uptodate nor with dirty buffers";
+	if ((p->flags & PC_PG_NOREAD) && !noread_slot(p))
+		return "8: PG_noread without a wait slot";
 	return NULL;
 }
 

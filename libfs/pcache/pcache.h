@@ -30,6 +30,12 @@
 #define PC_PG_DIRTY	0x04u
 #define PC_PG_WRITEBACK	0x08u
 #define PC_PG_PRIVATE	0x10u		/* buffers attached (bufs[] is valid) */
+#define PC_PG_KEPT_NEW	0x20u		/* a historical write_end left BH_New buffers
+					 * behind, clean (the -mm loop of 2006-12, seed
+					 * 002): invariant 4 lets them outlive the lock */
+#define PC_PG_NOREAD	0x40u		/* Anton's PG_noread (seed 003): readpage and
+					 * the fault path wait while a writer has the
+					 * page unlocked for a copy that may fault */
 
 /* Buffer states (struct pc_buf.b_state), the BH_* bits of a buffer head. */
 #define PC_BH_NEW	0x01u		/* allocated by this write: disk bytes are stale */
@@ -89,6 +95,22 @@ struct pc_ops {
 	int (*writeback)(void *arg, struct pc_mapping *m);
 };
 
+/*
+ * The wait side of PG_noread.  A page flag has no lock to sleep on, so the cache
+ * lends one of these to each flagged page (the kernel's wait_on_bit hashes into a
+ * table of wait queues the same way): struct pc_page stays as small as without the
+ * flag.  The writer that set the flag holds @lock until it clears it; a waiter
+ * takes and drops @lock, a libfs/task schedule point.  A slot is free when @page
+ * is NULL and no waiter still refers to it.
+ */
+#define PC_NOREAD_SLOTS	TASK_MAX	/* one flagged page per writing task */
+
+struct pc_noread {
+	const struct pc_page *page;
+	int waiters;
+	struct lock_page lock;
+};
+
 struct pc_stats {
 	uint64_t hits, misses;		/* pc_find_get_page / pc_grab_page lookups */
 	uint64_t reclaimed;		/* pages taken back by reclaim */
@@ -117,6 +139,7 @@ struct pc_cache {
 	size_t scratch_size;
 	int scratch_busy;
 	struct pc_stats stats;
+	struct pc_noread noread[PC_NOREAD_SLOTS];
 };
 
 #define PC_DEFAULT_BYTES	(64u << 20)
@@ -163,6 +186,20 @@ void pc_lock_page(struct pc_page *p);
 int pc_trylock_page(struct pc_page *p);
 void pc_unlock_page(struct pc_page *p);
 /*
+ * PG_noread (VFS_WL_READPAGE_FLAG_2007 only, Anton's proposal in seed 003).
+ * pc_set_page_noread flags the locked page @p before its writer unlocks it for a
+ * copy that may fault; -EBUSY if every slot is taken.  pc_clear_page_noread (the
+ * page locked again) wakes the waiters.  pc_lock_page_readable is lock_page for
+ * readpage and the fault path: while the flag is set it drops the page lock,
+ * waits for the flag (a schedule point) and relocks.  With the flag clear they
+ * cost one test and no schedule point, so other runs' schedules are unchanged.
+ */
+int pc_set_page_noread(struct pc_page *p);
+void pc_clear_page_noread(struct pc_page *p);
+void pc_lock_page_readable(struct pc_page *p);
+/* The same for a page the caller has locked already (pc_grab_page). */
+void pc_wait_noread_locked(struct pc_page *p);
+/*
  * Removes a locked page from the cache (truncate): its dirty state is dropped.
  * The caller's reference stays valid until pc_put_page; the page is unlocked.
  */
@@ -185,6 +222,9 @@ void pc_end_page_writeback(struct pc_page *p);
 void pc_attach_buffers(struct pc_page *p);
 /* Buffer uptodate + dirty, and the page dirty. */
 void pc_mark_buffer_dirty(struct pc_page *p, unsigned i);
+/* Sets PG_KEPT_NEW iff a buffer of the locked @p is still BH_New: called by a
+ * historical write_end that leaves new buffers behind (invariant 4). */
+void pc_note_kept_new(struct pc_page *p);
 static inline unsigned pc_blocksize(const struct pc_mapping *m) { return 1u << m->blkbits; }
 
 /*

@@ -133,7 +133,15 @@ struct vfs_policy {
 };
 
 /* vfs_perform_write under @pol (NULL: today's loop, the same code as
- * vfs_perform_write). */
+ * vfs_perform_write).  A DEFAULT switch resolves as the model's do
+ * (libfs/study/wloop.c): short_copy COMMIT_AS_IS before VFS_WL_WRITE_BEGIN_2624's
+ * time and COPIED_ZERO_FS from then on; zero_new PAGE_ONLY for VFS_WL_NICK_2006,
+ * ALWAYS otherwise; commit_range COPIED.  VFS_WL_TODAY with switches that resolve
+ * to today's runs vfs_perform_write itself; with others, a copy of today's loop
+ * over aops_write_end_policy.  VFS_WL_NICK_2006 maps page by page and frees no
+ * block a short copy leaves past i_size (2.6.19).  VFS_WL_READPAGE_FLAG_2007 sets
+ * PG_noread (libfs/pcache) across its copy; vfs_read_iter and the ->fault of
+ * vfs_mm_file_ops wait for it. */
 ssize_t vfs_perform_write_policy(struct disk_inode *inode, const struct iovec *iov,
 				 int iovcnt, uint64_t pos, const struct vfs_uaccess_ops *ua,
 				 void *ua_arg, const struct vfs_policy *pol);

@@ -12,7 +12,8 @@
 #include "libfs/mm/mm.h"
 
 /* filemap_fault, as since Nick Piggin's 2007 series: the page is found or created,
- * locked and read under mmap_lock (no VM_FAULT_RETRY: that came in 2.6.37). */
+ * locked and read under mmap_lock (no VM_FAULT_RETRY: that came in 2.6.37).
+ * Under VFS_WL_READPAGE_FLAG_2007 a flagged page is waited for first. */
 static int vfs_fault(struct mm_fault *vmf)
 {
 	struct disk_inode *inode = vmf->file;
@@ -24,6 +25,9 @@ static int vfs_fault(struct mm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	if (aops_mapping(inode, &m) || pc_grab_page(m, vmf->pgoff, 1, &p))
 		return VM_FAULT_OOM;
+	/* Anton's PG_noread must keep the fault out too (Nick, seed 003), uptodate
+	 * or not: the writer's copy is still to land in the page. */
+	pc_wait_noread_locked(p);
 	err = aops_read_folio(inode, p);
 	pc_unlock_page(p);
 	if (err) {

@@ -271,19 +271,92 @@ static int page_is_uptodate(struct disk_inode *inode, uint64_t index)
 	return up;
 }
 
-/* One chunk under a historical loop: the source work before write_begin, the copy
- * inside it.  Returns the bytes write_end committed or -errno. */
-static int write_chunk_hist(struct disk_inode *inode, enum vfs_write_loop wl,
-			    const struct vfs_source *src, const struct vfs_iter *it,
-			    uint64_t pos, unsigned bytes, struct aops_write_ctx *wc, uint8_t *tmp)
+/*
+ * The switches of one historical run, resolved as the model resolves them
+ * (libfs/study/wloop.c, resolve_policy): before 2.6.24 a short copy was
+ * committed as it was; the -mm loop of 2006-12 zeroed the new buffers in the page
+ * only; every loop committed the bytes copied.
+ */
+struct hist_policy {
+	enum vfs_write_loop wl;
+	enum vfs_short_copy short_copy;
+	struct aops_end_policy end;	/* what write_end is told */
+};
+
+static void resolve_policy(const struct vfs_policy *pol, struct hist_policy *hp)
 {
+	static const enum aops_zero_new zn[VFS_ZN_NR] = {
+		[VFS_ZN_ALWAYS] = AOPS_ZN_ALWAYS,
+		[VFS_ZN_IF_COPIED] = AOPS_ZN_IF_COPIED,
+		[VFS_ZN_PAGE_ONLY] = AOPS_ZN_PAGE_ONLY,
+	};
+	enum vfs_write_loop wl = pol->write_loop;
+	enum vfs_zero_new z = pol->zero_new < VFS_ZN_NR ? pol->zero_new : VFS_ZN_DEFAULT;
+
+	memset(hp, 0, sizeof(*hp));
+	hp->wl = wl;
+	hp->short_copy = pol->short_copy < VFS_SC_NR ? pol->short_copy : VFS_SC_DEFAULT;
+	if (hp->short_copy == VFS_SC_DEFAULT)
+		hp->short_copy = wl == VFS_WL_WRITE_BEGIN_2624 || wl == VFS_WL_TODAY ?
+				 VFS_SC_COPIED_ZERO_FS : VFS_SC_COMMIT_AS_IS;
+	if (z == VFS_ZN_DEFAULT)
+		z = wl == VFS_WL_NICK_2006 ? VFS_ZN_PAGE_ONLY : VFS_ZN_ALWAYS;
+	hp->end.zero_new = zn[z];
+	/* COPIED_ZERO_GENERIC is applied by the loop, before write_end. */
+	hp->end.copied_zero = hp->short_copy == VFS_SC_COPIED_ZERO_FS;
+	hp->end.commit_bytes = pol->commit_range == VFS_CR_BYTES;
+	/* 2.6.19 trimmed blocks past i_size only after a failed prepare_write: the
+	 * 2006 loop leaves what a short copy allocated (and maps page by page). */
+	hp->end.keep_blocks = wl == VFS_WL_NICK_2006;
+}
+
+/* Today's loop and switches as vfs_perform_write runs them. */
+static int is_today(const struct hist_policy *hp)
+{
+	return hp->wl == VFS_WL_TODAY && hp->short_copy == VFS_SC_COPIED_ZERO_FS &&
+	       hp->end.zero_new == AOPS_ZN_ALWAYS && !hp->end.commit_bytes;
+}
+
+/*
+ * Anton's page flag (seed 003): with PG_noread keeping readpage and the fault
+ * path out, the locked @page is unlocked for a copy that may fault (into @tmp),
+ * then relocked for a kernel memcpy.  A source that maps @page itself makes the
+ * fault wait for this very writer: the deadlock Nick predicted.
+ */
+static int copy_with_noread(const struct vfs_source *src, const struct vfs_iter *it,
+			    struct pc_page *page, unsigned offset, unsigned bytes,
+			    uint8_t *tmp, size_t *copied)
+{
+	int err = pc_set_page_noread(page);
+
+	if (err)
+		return err;
+	pc_unlock_page(page);
+	*copied = copy_from_iter(src, tmp, it, bytes);
+	pc_lock_page(page);
+	memcpy(page->data + offset, tmp, *copied);
+	pc_clear_page_noread(page);
+	return 0;
+}
+
+/* One chunk under a historical loop: the source work before write_begin, the copy
+ * inside it.  *raw gets what the copy itself got.  Returns the bytes write_end
+ * accepted or -errno. */
+static int write_chunk_hist(struct disk_inode *inode, const struct hist_policy *hp,
+			    const struct vfs_source *src, const struct vfs_iter *it,
+			    uint64_t pos, unsigned bytes, struct aops_write_ctx *wc, uint8_t *tmp,
+			    size_t *raw)
+{
+	enum vfs_write_loop wl = hp->wl;
 	unsigned offset = pos & (PC_PAGE_SIZE - 1);
 	struct pc_page *page;
 	void *fsdata;
 	size_t copied = 0;
 	int status;
 
-	if (wl == VFS_WL_WRITE_BEGIN_2624 && fault_in_iter(src, it, bytes) == bytes)
+	*raw = 0;
+	if ((wl == VFS_WL_WRITE_BEGIN_2624 || wl == VFS_WL_TODAY) &&
+	    fault_in_iter(src, it, bytes) == bytes)
 		return -EFAULT;
 	if (wl == VFS_WL_TEMP_PAGE_2007) {
 		copied = copy_from_iter(src, tmp, it, bytes);
@@ -294,7 +367,9 @@ static int write_chunk_hist(struct disk_inode *inode, enum vfs_write_loop wl,
 	if (wl == VFS_WL_GUP_PIN_2007 && !page_is_uptodate(inode, pos >> PC_PAGE_SHIFT) &&
 	    pin_iter(src, it, bytes))
 		return -EFAULT;
-	status = aops_write_begin(inode, pos, bytes, &page, &fsdata, wc);
+	/* prepare_write mapped page by page before write_begin's time */
+	status = aops_write_begin(inode, pos, bytes, &page, &fsdata,
+				 wl == VFS_WL_NICK_2006 ? NULL : wc);
 	if (status)
 		return status;
 	switch (wl) {
@@ -307,21 +382,40 @@ static int write_chunk_hist(struct disk_inode *inode, enum vfs_write_loop wl,
 	case VFS_WL_IDEA42_2007:
 		copied = peek_iter(src, it) ? 0 : copy_from_iter(src, page->data + offset, it, bytes);
 		break;
+	case VFS_WL_READPAGE_FLAG_2007:
+		status = copy_with_noread(src, it, page, offset, bytes, tmp, &copied);
+		break;
 	default:
 		copied = copy_from_iter_atomic(src, page->data + offset, it, bytes);
 		break;
 	}
-	return aops_write_end(inode, pos, bytes, (unsigned)copied, page, fsdata);
+	*raw = copied;
+	/* Seed 000: generic_perform_write refuses the short copy itself. */
+	if (hp->short_copy == VFS_SC_COPIED_ZERO_GENERIC && copied < bytes &&
+	    !(page->flags & PC_PG_UPTODATE))
+		copied = 0;
+	if (status) {
+		aops_write_end_policy(inode, pos, bytes, 0, page, fsdata, &hp->end);
+		return status;
+	}
+	return aops_write_end_policy(inode, pos, bytes, (unsigned)copied, page, fsdata, &hp->end);
 }
 
+/*
+ * The loop around write_chunk_hist.  Zero progress faults the source in and
+ * retries (today's loop under switches first retries with what the short copy
+ * got, as the model's does).  The 2006 loop faults the rest of the chunk in
+ * after any short copy and stops if that fails.
+ */
 static ssize_t perform_write_hist(struct disk_inode *inode, const struct iovec *iov,
 				  int iovcnt, uint64_t pos, const struct vfs_source *src,
-				  enum vfs_write_loop wl)
+				  const struct hist_policy *hp)
 {
 	struct aops_write_ctx wc;
 	struct vfs_iter it;
 	ssize_t written = 0;
 	uint8_t *tmp = NULL;
+	unsigned limit = 0;
 	int status = 0, finish, rounds = 0;
 
 	iter_init(&it, iov, iovcnt);
@@ -329,20 +423,33 @@ static ssize_t perform_write_hist(struct disk_inode *inode, const struct iovec *
 		return -EFBIG;
 	if (it.count > max_file_bytes(inode) - pos)
 		it.count = max_file_bytes(inode) - pos;
-	if (wl == VFS_WL_TEMP_PAGE_2007 && !(tmp = malloc(PC_PAGE_SIZE)))
+	if ((hp->wl == VFS_WL_TEMP_PAGE_2007 || hp->wl == VFS_WL_READPAGE_FLAG_2007) &&
+	    !(tmp = malloc(PC_PAGE_SIZE)))
 		return -ENOMEM;
 	aops_write_ctx_init(&wc, inode, pos, it.count);
 	while (it.count) {
 		unsigned bytes = PC_PAGE_SIZE - (pos & (PC_PAGE_SIZE - 1));
+		size_t raw;
 
 		if (bytes > it.count)
 			bytes = (unsigned)it.count;
-		status = write_chunk_hist(inode, wl, src, &it, pos, bytes, &wc, tmp);
+		if (limit && bytes > limit)
+			bytes = limit;
+		limit = 0;
+		status = write_chunk_hist(inode, hp, src, &it, pos, bytes, &wc, tmp, &raw);
 		if (status < 0)
 			break;
 		if (status == 0) {
 			/* zero progress: fault the source in (outside the page lock) */
-			if (++rounds > 32 || fault_in_iter(src, &it, bytes) == bytes) {
+			if (++rounds > 32) {
+				status = -EFAULT;
+				break;
+			}
+			if (hp->wl == VFS_WL_TODAY && raw) {
+				limit = (unsigned)raw;
+				continue;
+			}
+			if (fault_in_iter(src, &it, bytes) == bytes) {
 				status = -EFAULT;
 				break;
 			}
@@ -352,6 +459,11 @@ static ssize_t perform_write_hist(struct disk_inode *inode, const struct iovec *
 		iter_advance(&it, (size_t)status);
 		pos += (uint64_t)status;
 		written += status;
+		if (hp->wl == VFS_WL_NICK_2006 && (unsigned)status < bytes &&
+		    fault_in_iter(src, &it, bytes - status) == bytes - (unsigned)status) {
+			status = -EFAULT;
+			break;
+		}
 		status = 0;
 	}
 	finish = aops_write_ctx_finish(&wc, inode);
@@ -366,10 +478,14 @@ ssize_t vfs_perform_write_policy(struct disk_inode *inode, const struct iovec *i
 				 void *ua_arg, const struct vfs_policy *pol)
 {
 	struct vfs_source src = { ua, ua_arg };
+	struct hist_policy hp;
 
-	if (!pol || pol->write_loop == VFS_WL_TODAY || pol->write_loop >= VFS_WL_NR)
+	if (!pol || pol->write_loop >= VFS_WL_NR)
 		return vfs_perform_write(inode, iov, iovcnt, pos, ua, ua_arg);
-	return perform_write_hist(inode, iov, iovcnt, pos, &src, pol->write_loop);
+	resolve_policy(pol, &hp);
+	if (is_today(&hp))
+		return vfs_perform_write(inode, iov, iovcnt, pos, ua, ua_arg);
+	return perform_write_hist(inode, iov, iovcnt, pos, &src, &hp);
 }
 
 ssize_t vfs_write_iter(struct disk_inode *inode, const struct iovec *iov, int iovcnt,
@@ -429,7 +545,7 @@ static int find_uptodate_page(struct disk_inode *inode, struct pc_mapping *m,
 		return 0;
 	}
 	if (p) {
-		pc_lock_page(p);
+		pc_lock_page_readable(p);	/* PG_noread keeps readpage out */
 		err = aops_read_folio(inode, p);
 		pc_unlock_page(p);
 		if (err) {
