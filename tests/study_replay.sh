@@ -34,7 +34,7 @@ REPLAY=""
 step "--trace and --svg"
 expect 1 "$E4LAB" explore "$DIR/fix-idea42-2007.e4s" --run bug --block 4096 --strategy scripted
 expect 0 "$E4LAB" study fix-idea42-2007 --dir "$DIR" --run bug --block 4096 --trace --svg "$WORK/t.svg"
-grep -q "filemap_nopage" "$OUT" || fail "the trace does not show the fault taking the page lock"
+grep -Eq "filemap_(nopage|fault)" "$OUT" || fail "the trace does not show the fault taking the page lock"
 expect 0 "$E4LAB" study fix-zero-retry-2007 --dir "$DIR" --run transient --block 1024 --trace
 grep -q "zeroed the uncopied tail" "$OUT" || fail "the trace has no page-state notes"
 grep -q "<svg" "$WORK/t.svg" || fail "no SVG written"

@@ -52,6 +52,7 @@ int aops_mapping(struct disk_inode *inode, struct pc_mapping **out)
 		err = pc_mapping_create(inode->dfs->pcache, inode, blkbits(inode), &m);
 		if (err)
 			return err;
+		snprintf(m->label, sizeof(m->label), "ino %u", inode->ino);
 		inode->i_mapping = m;
 	}
 	*out = inode->i_mapping;
@@ -377,7 +378,7 @@ int aops_write_begin(struct disk_inode *inode, uint64_t pos, unsigned len,
 	err = disk_handle_start(inode->dfs, AOPS_WRITE_CREDITS);
 	if (err)
 		return err;
-	err = pc_grab_page(m, pos >> PC_PAGE_SHIFT, 1, &p);
+	err = pc_grab_page_at(m, pos >> PC_PAGE_SHIFT, 1, &p, "write_begin");
 	if (err) {
 		disk_handle_stop(inode->dfs);
 		return err;
@@ -430,6 +431,24 @@ static void commit_buffers(struct pc_page *p, unsigned bs, unsigned from, unsign
 		pc_set_page_uptodate(p);
 }
 
+/*
+ * Both write_ends' last steps: the page goes back, a write that ended short of
+ * its range past EOF frees what it allocated there (unless @keep_blocks), and
+ * write_begin's handle stops.  Returns @copied or -errno.
+ */
+static int write_end_finish(struct disk_inode *inode, struct pc_page *p, uint64_t pos,
+			    unsigned len, unsigned copied, int keep_blocks)
+{
+	int ret = 0;
+
+	pc_unlock_page(p);
+	pc_put_page(p);
+	if (!keep_blocks && pos + len > disk_i_size(inode))
+		ret = truncate_failed_write(inode);
+	disk_handle_stop(inode->dfs);
+	return ret < 0 ? ret : (int)copied;
+}
+
 int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigned copied,
 		   struct pc_page *p, void *fsdata)
 {
@@ -455,13 +474,7 @@ int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigne
 		disk_set_i_size(inode, pos + copied);
 		disk_mark_inode_dirty(inode);
 	}
-	pc_unlock_page(p);
-	pc_put_page(p);
-	ret = 0;
-	if (pos + len > disk_i_size(inode))
-		ret = truncate_failed_write(inode);
-	disk_handle_stop(inode->dfs);
-	return ret < 0 ? ret : (int)copied;
+	return write_end_finish(inode, p, pos, len, copied, 0);
 }
 
 /* ---- write_end under a historical policy ---- */
@@ -529,7 +542,6 @@ int aops_write_end_policy(struct disk_inode *inode, uint64_t pos, unsigned len,
 			  const struct aops_end_policy *ep)
 {
 	unsigned bs = inode->dfs->block_size, from = pos & (PC_PAGE_SIZE - 1), end;
-	int ret;
 
 	if (fsdata == AOPS_FS_INLINE)
 		return aops_write_end(inode, pos, len, copied, p, fsdata);
@@ -546,14 +558,7 @@ int aops_write_end_policy(struct disk_inode *inode, uint64_t pos, unsigned len,
 		disk_set_i_size(inode, pos + end);
 		disk_mark_inode_dirty(inode);
 	}
-	pc_unlock_page(p);
-	pc_put_page(p);
-	if (!ep->keep_blocks && pos + len > disk_i_size(inode)) {
-		ret = truncate_failed_write(inode);
-		if (ret < 0)
-			return ret;
-	}
-	return (int)copied;
+	return write_end_finish(inode, p, pos, len, copied, ep->keep_blocks);
 }
 
 /* ---- page_mkwrite ---- */

@@ -168,6 +168,7 @@ void pc_cache_destroy(struct pc_cache *c)
 	assert(c->nr_cached == 0);
 	while ((p = c->free_list)) {
 		c->free_list = p->hash_next;
+		free(p->lock_name);
 		free(p);
 	}
 	page_chunks_free(c);
@@ -401,10 +402,15 @@ void pc_note_kept_new(struct pc_page *p)
 
 /* ---- page lock and references ---- */
 
+void pc_lock_page_at(struct pc_page *p, const char *where)
+{
+	lock_page_lock_at(&p->lock, where);
+	p->flags |= PC_PG_LOCKED;
+}
+
 void pc_lock_page(struct pc_page *p)
 {
-	lock_page_lock_at(&p->lock, "lock_page");
-	p->flags |= PC_PG_LOCKED;
+	pc_lock_page_at(p, "lock_page");
 }
 
 int pc_trylock_page(struct pc_page *p)
@@ -650,6 +656,18 @@ static int page_alloc(struct pc_cache *c, struct pc_page **out)
 	return 0;
 }
 
+/* In a traced run each page lock is its own lockdep class, named as the model
+ * names them, so that reports and pictures say which page. */
+static void name_page_lock(struct pc_page *p, const struct pc_mapping *m, uint64_t index)
+{
+	enum { NAME_MAX_LEN = 64 };
+
+	if (!p->lock_name && !(p->lock_name = malloc(NAME_MAX_LEN)))
+		return;
+	snprintf(p->lock_name, NAME_MAX_LEN, "page %s#%llu", m->label, (unsigned long long)index);
+	lock_page_init(&p->lock, p->lock_name);
+}
+
 static int page_insert(struct pc_mapping *m, uint64_t index, struct pc_page **out)
 {
 	struct pc_cache *c = m->cache;
@@ -667,6 +685,8 @@ static int page_insert(struct pc_mapping *m, uint64_t index, struct pc_page **ou
 		return err;
 	p->index = index;
 	p->flags = 0;
+	if (c->trace_notes)
+		name_page_lock(p, m, index);
 	pc_lock_page(p);	/* a new page: never contended, but a schedule point */
 	if (hash_find(m, index)) {
 		/* another task added this index meanwhile (add_to_page_cache's -EEXIST) */
@@ -714,6 +734,12 @@ struct pc_page *pc_find_get_page(struct pc_mapping *m, uint64_t index)
 
 int pc_grab_page(struct pc_mapping *m, uint64_t index, int lock, struct pc_page **out)
 {
+	return pc_grab_page_at(m, index, lock, out, "lock_page");
+}
+
+int pc_grab_page_at(struct pc_mapping *m, uint64_t index, int lock, struct pc_page **out,
+		    const char *where)
+{
 	struct pc_page *p;
 	int err;
 
@@ -721,7 +747,7 @@ int pc_grab_page(struct pc_mapping *m, uint64_t index, int lock, struct pc_page 
 		p = pc_find_get_page(m, index);
 		if (p) {
 			if (lock)
-				pc_lock_page(p);
+				pc_lock_page_at(p, where);
 			*out = p;
 			return 0;
 		}
@@ -893,7 +919,7 @@ void pc_forget_holders(struct pc_cache *c)
 			struct pc_page *p = container_of(pl, struct pc_page, m_list);
 
 			if (p->flags & PC_PG_LOCKED) {
-				lock_page_init(&p->lock, "page");
+				lock_page_init(&p->lock, p->lock_name ? p->lock_name : "page");
 				p->flags &= ~PC_PG_LOCKED;
 			}
 			p->count = 0;

@@ -67,12 +67,14 @@ struct pc_page {
 	unsigned nr_bufs;		/* PC_PAGE_SIZE >> blkbits */
 	struct pc_buf bufs[PC_MAX_BUFS];
 	struct lock_page lock;		/* PG_locked: PC_PG_LOCKED mirrors it */
+	char *lock_name;		/* "page LABEL#INDEX" once named in a traced run */
 };
 
 /* The per-inode index (an address_space).  disk_inode.i_mapping points here. */
 struct pc_mapping {
 	struct pc_cache *cache;
 	void *host;			/* struct disk_inode *, opaque here */
+	char label[32];			/* names its pages' locks in a traced run */
 	unsigned blkbits;		/* log2 of the file system block size */
 	struct pc_page **hash;		/* chained by index */
 	size_t hash_size;		/* power of two */
@@ -176,6 +178,9 @@ struct pc_page *pc_find_get_page(struct pc_mapping *m, uint64_t index);
  * which can call ops->writeback.  Returns 0 or -errno (-ENOMEM, a writeback error).
  */
 int pc_grab_page(struct pc_mapping *m, uint64_t index, int lock, struct pc_page **out);
+/* The same, with the kernel function that locks the page named in the trace. */
+int pc_grab_page_at(struct pc_mapping *m, uint64_t index, int lock, struct pc_page **out,
+		    const char *where);
 /* Only creates: -EEXIST if the page is cached (readahead).  Locked, referenced. */
 int pc_add_new_page(struct pc_mapping *m, uint64_t index, struct pc_page **out);
 void pc_get_page(struct pc_page *p);
@@ -183,6 +188,7 @@ void pc_put_page(struct pc_page *p);
 /* lock_page: under a libfs/task run a schedule point that may wait (lockdep class
  * "page"); outside a run the page must not be locked already. */
 void pc_lock_page(struct pc_page *p);
+void pc_lock_page_at(struct pc_page *p, const char *where);
 int pc_trylock_page(struct pc_page *p);
 void pc_unlock_page(struct pc_page *p);
 /*

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "libfs/api/api_internal.h"
+#include "libfs/aops/aops.h"
 #include "libfs/pcache/pcache.h"
 #include "libfs/study/world.h"
 
@@ -255,9 +256,14 @@ int ew_mount(struct study_world *w)
 	w->efs->dfs->task_hooks_arg = w->ejournal;
 	((struct pc_cache *)w->efs->dfs->pcache)->trace_notes = 1;
 	for (int i = 0; i < w->nfiles; i++) {
+		struct pc_mapping *m;
+
 		err = e4_open(w->efs, w->files[i].path, O_RDWR, 0, &w->files[i].ef);
+		if (!err)
+			err = aops_mapping(w->files[i].ef->inode, &m);
 		if (err)
 			return err;
+		snprintf(m->label, sizeof(m->label), "%s", w->files[i].path);
 	}
 	return 0;
 }
@@ -320,7 +326,8 @@ long ew_write(struct study_world *w, struct w_file *f, uint64_t pos, uint64_t le
 		return -EOPNOTSUPP;
 	iov.iov_base = src->kbuf ? (void *)src->kbuf : (void *)(uintptr_t)src->addr;
 	ret = vfs_perform_write_policy(f->ef->inode, &iov, 1, pos,
-				       src->kbuf ? NULL : &study_mm_uaccess, src->mm, &vp);
+				       src->kbuf ? &study_kthread_uaccess : &study_mm_uaccess,
+				       src->mm, &vp);
 	f->size = disk_i_size(f->ef->inode);
 	return ret;
 }

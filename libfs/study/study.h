@@ -268,5 +268,7 @@ int study_run_one(const struct study *st, int run, unsigned block,
  * for vfs_perform_write_policy: the engine's own write loop, pages and page locks
  * then run under libfs/task exactly as the model's do. */
 extern const struct vfs_uaccess_ops study_mm_uaccess;
+/* A kernel thread's kernel buffer: copies never fault, get_user_pages fails. */
+extern const struct vfs_uaccess_ops study_kthread_uaccess;
 
 #endif /* E4_STUDY_H */

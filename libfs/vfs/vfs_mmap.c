@@ -23,7 +23,7 @@ static int vfs_fault(struct mm_fault *vmf)
 
 	if (vmf->pgoff * PC_PAGE_SIZE >= disk_i_size(inode))
 		return VM_FAULT_SIGBUS;
-	if (aops_mapping(inode, &m) || pc_grab_page(m, vmf->pgoff, 1, &p))
+	if (aops_mapping(inode, &m) || pc_grab_page_at(m, vmf->pgoff, 1, &p, "filemap_fault"))
 		return VM_FAULT_OOM;
 	/* Anton's PG_noread must keep the fault out too (Nick, seed 003), uptodate
 	 * or not: the writer's copy is still to land in the page. */

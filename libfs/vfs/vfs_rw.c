@@ -10,6 +10,7 @@
 
 #include "libfs/vfs/vfs.h"
 #include "libfs/aops/aops.h"
+#include "libfs/task/task.h"
 
 #define VFS_RA_MIN_PAGES	32	/* 128 KiB: readahead window floor */
 #define VFS_RA_MAX_PAGES	(AOPS_MAX_IO >> PC_PAGE_SHIFT)
@@ -144,6 +145,7 @@ ssize_t vfs_perform_write(struct disk_inode *inode, const struct iovec *iov, int
 	struct vfs_iter it;
 	ssize_t written = 0;
 	int status = 0, finish;
+	unsigned retry_bytes = 0;	/* what a refused short copy did copy */
 
 	iter_init(&it, iov, iovcnt);
 	if (it.count && pos >= max_file_bytes(inode))
@@ -160,6 +162,9 @@ ssize_t vfs_perform_write(struct disk_inode *inode, const struct iovec *iov, int
 
 		if (bytes > it.count)
 			bytes = (unsigned)it.count;
+		if (retry_bytes && bytes > retry_bytes)
+			bytes = retry_bytes;
+		retry_bytes = 0;
 		/* Bring the source in first: the copy below runs under the page lock
 		 * with faults disabled. */
 		if (fault_in_iter(&src, &it, bytes) == bytes) {
@@ -176,10 +181,16 @@ ssize_t vfs_perform_write(struct disk_inode *inode, const struct iovec *iov, int
 		if (status == 0) {
 			/*
 			 * Zero progress: write_end refused a short copy (a !uptodate
-			 * page).  The page is unlocked now, so faulting the source in
-			 * cannot deadlock on it; retry, or give up if nothing can be
-			 * faulted in.
+			 * page).  As generic_perform_write, retry with just the bytes
+			 * that did copy: the rest of the source may stay unreadable
+			 * however often it is faulted in.  Nothing copied: the page is
+			 * unlocked now, so faulting the source in cannot deadlock on
+			 * it; retry, or give up if nothing can be faulted in.
 			 */
+			if (copied) {
+				retry_bytes = (unsigned)copied;
+				continue;
+			}
 			if (fault_in_iter(&src, &it, bytes) == bytes) {
 				status = -EFAULT;
 				break;
@@ -342,6 +353,37 @@ static int copy_with_noread(const struct vfs_source *src, const struct vfs_iter 
 /* One chunk under a historical loop: the source work before write_begin, the copy
  * inside it.  *raw gets what the copy itself got.  Returns the bytes write_end
  * accepted or -errno. */
+/* 2.6.24's fault_in_pages_readable: the first and the last byte of the range
+ * must be readable.  Returns 0 or -EFAULT. */
+static int fault_in_ends(const struct vfs_source *src, const struct vfs_iter *it,
+			 size_t bytes)
+{
+	struct vfs_iter last = *it;
+
+	if (fault_in_iter(src, it, 1))
+		return -EFAULT;
+	iter_advance(&last, bytes - 1);
+	return fault_in_iter(src, &last, 1) ? -EFAULT : 0;
+}
+
+/* Andrew's fallback (seed 003): the uncopied tail is zeroed and the whole range
+ * committed, so the page is uptodate whatever the copy did. */
+static int write_end_zero_tail(struct disk_inode *inode, const struct hist_policy *hp,
+			       uint64_t pos, unsigned bytes, size_t copied,
+			       struct pc_page *page, void *fsdata)
+{
+	struct aops_end_policy ep = hp->end;
+	unsigned offset = pos & (PC_PAGE_SIZE - 1);
+
+	if (copied < bytes)
+		task_trace_note("page #%llu: zeroed the uncopied tail [%zu, %u)",
+				(unsigned long long)page->index, offset + copied, offset + bytes);
+	memset(page->data + offset + copied, 0, bytes - copied);
+	ep.copied_zero = 0;
+	ep.commit_bytes = 1;
+	return aops_write_end_policy(inode, pos, bytes, (unsigned)copied, page, fsdata, &ep);
+}
+
 static int write_chunk_hist(struct disk_inode *inode, const struct hist_policy *hp,
 			    const struct vfs_source *src, const struct vfs_iter *it,
 			    uint64_t pos, unsigned bytes, struct aops_write_ctx *wc, uint8_t *tmp,
@@ -355,8 +397,9 @@ static int write_chunk_hist(struct disk_inode *inode, const struct hist_policy *
 	int status;
 
 	*raw = 0;
-	if ((wl == VFS_WL_WRITE_BEGIN_2624 || wl == VFS_WL_TODAY) &&
-	    fault_in_iter(src, it, bytes) == bytes)
+	if (wl == VFS_WL_WRITE_BEGIN_2624 && fault_in_ends(src, it, bytes))
+		return -EFAULT;
+	if (wl == VFS_WL_TODAY && fault_in_iter(src, it, bytes) == bytes)
 		return -EFAULT;
 	if (wl == VFS_WL_TEMP_PAGE_2007) {
 		copied = copy_from_iter(src, tmp, it, bytes);
@@ -380,7 +423,11 @@ static int write_chunk_hist(struct disk_inode *inode, const struct hist_policy *
 		copied = copy_from_iter(src, page->data + offset, it, bytes);
 		break;
 	case VFS_WL_IDEA42_2007:
-		copied = peek_iter(src, it) ? 0 : copy_from_iter(src, page->data + offset, it, bytes);
+		if (peek_iter(src, it))
+			break;
+		/* another CPU (kswapd) may unmap the source between the two */
+		task_yield_point("idea42: get_user done");
+		copied = copy_from_iter(src, page->data + offset, it, bytes);
 		break;
 	case VFS_WL_READPAGE_FLAG_2007:
 		status = copy_with_noread(src, it, page, offset, bytes, tmp, &copied);
@@ -398,6 +445,8 @@ static int write_chunk_hist(struct disk_inode *inode, const struct hist_policy *
 		aops_write_end_policy(inode, pos, bytes, 0, page, fsdata, &hp->end);
 		return status;
 	}
+	if (wl == VFS_WL_ZERO_RETRY_2007)
+		return write_end_zero_tail(inode, hp, pos, bytes, copied, page, fsdata);
 	return aops_write_end_policy(inode, pos, bytes, (unsigned)copied, page, fsdata, &hp->end);
 }
 
@@ -449,6 +498,8 @@ static ssize_t perform_write_hist(struct disk_inode *inode, const struct iovec *
 				limit = (unsigned)raw;
 				continue;
 			}
+			if (hp->wl == VFS_WL_WRITE_BEGIN_2624)
+				continue;	/* its prefault decides */
 			if (fault_in_iter(src, &it, bytes) == bytes) {
 				status = -EFAULT;
 				break;
@@ -459,7 +510,8 @@ static ssize_t perform_write_hist(struct disk_inode *inode, const struct iovec *
 		iter_advance(&it, (size_t)status);
 		pos += (uint64_t)status;
 		written += status;
-		if (hp->wl == VFS_WL_NICK_2006 && (unsigned)status < bytes &&
+		if ((hp->wl == VFS_WL_NICK_2006 || hp->wl == VFS_WL_ZERO_RETRY_2007) &&
+		    (unsigned)status < bytes &&
 		    fault_in_iter(src, &it, bytes - status) == bytes - (unsigned)status) {
 			status = -EFAULT;
 			break;
