@@ -40,10 +40,23 @@ REPLAY=""
 
 step "the traces show what each policy changes"
 F=$DIR/iomap-write-failed-off-by-one.e4s
-expect 0 "$E4LAB" explore "$F" --run pos_len --block 4096 --replay 2 --trace
-grep -q "truncate_pagecache_range(4096, 8192)" "$OUT" || fail "pos_len: no truncate to 8192"
-expect 0 "$E4LAB" explore "$F" --run pos_len_1 --block 4096 --replay 2 --trace
-grep -q "truncate_pagecache_range(4096, 8191)" "$OUT" || fail "pos_len_1: no truncate to 8191"
+# Both failure paths of iomap_write_failed, each ending in clean under both ends:
+# the short copy accepted in the uptodate EOF page (truncate from the new i_size)
+# and the rejected copy into the new page 1 (the range reaching byte 0 of page 2).
+for c in "pos_len 4096 12 3096, 4096" "pos_len_1 4096 12 3096, 4095" \
+	 "pos_len 4096 111112 4096, 8192" "pos_len_1 4096 111112 4096, 8191" \
+	 "pos_len 1024 11111112 4096, 8192" "pos_len_1 1024 11111112 4096, 8191"; do
+	set -- $c
+	REPLAY="e4lab explore $F --run $1 --block $2 --replay \"$3\" --trace"
+	expect 0 "$E4LAB" explore "$F" --run "$1" --block "$2" --replay "$3" --trace
+	grep -q "truncate_pagecache_range($4 $5)" "$OUT" ||
+		fail "$1 block=$2: no truncate_pagecache_range($4 $5)"
+	grep -q "got=clean" "$OUT" || fail "$1 block=$2 schedule $3: not clean"
+done
+REPLAY=""
+expect 0 "$E4LAB" study iomap-write-failed-off-by-one --dir "$DIR"
+[ "$(grep -c "ok expect=clean got=clean .* complete" "$OUT")" = 4 ] ||
+	fail "iomap-write-failed-off-by-one: not clean over the whole bound in all four runs"
 expect 0 "$E4LAB" explore "$DIR/gfs2-prefault-hides.e4s" --run trim --block 4096 --replay 2 --trace
 grep -q "WARN_ON_ONCE(!bytes)" "$OUT" || fail "trim: the short write did not pass through !bytes"
 expect 0 "$E4LAB" explore "$DIR/gfs2-short-write-punch.e4s" --run bug --block 4096 --replay 2 --trace

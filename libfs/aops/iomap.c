@@ -135,7 +135,16 @@ static unsigned iomap_commit(const struct iomap_write *iw, void *page, uint64_t 
 	return copied;
 }
 
-/* iomap_write_failed: drop what a failed write put in the page cache past EOF. */
+/*
+ * iomap_write_failed: drop what a failed write put in the page cache past EOF, from
+ * max(pos, i_size) through an inclusive end (truncate_pagecache_range's lend is the
+ * last byte: whole pages in the range are dropped, partial ones zeroed).  The end is
+ * the policy: pos + len (ae259a9c8593) or pos + len - 1 (b71450e2cc4b).  Nothing is
+ * done unless pos + len > i_size, so the extra byte at pos + len always lies past
+ * EOF; both ends give the same file contents.  The patch's own review says so
+ * ("we're punching beyond the end of the file", Matthew Wilcox, 3 May 2022).
+ * Callers: iomap_write_begin's failure path and iomap_write_end.
+ */
 static void iomap_write_failed(const struct iomap_write *iw, uint64_t pos, unsigned len)
 {
 	uint64_t i_size = iw->h->i_size(iw->host);
@@ -150,8 +159,9 @@ static void iomap_write_failed(const struct iomap_write *iw, uint64_t pos, unsig
 }
 
 /* iomap_write_end (5.16-5.18): commit, grow i_size, unlock; a write_end that took
- * less than @len calls iomap_write_failed for the whole chunk.  Returns the bytes
- * committed. */
+ * less than @len calls iomap_write_failed for the whole chunk [pos, pos + len), not
+ * just the failed tail (d74999c8c060 narrowed it later).  i_size already covers what
+ * was committed, so the truncate starts after it.  Returns the bytes committed. */
 static unsigned iomap_write_end(const struct iomap_write *iw, void *page, uint64_t pos,
 				unsigned len, unsigned copied)
 {

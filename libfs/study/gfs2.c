@@ -94,6 +94,13 @@ static void drop_page(struct w_file *f, struct w_page *p)
 			(unsigned long long)page_index(f, p));
 }
 
+/*
+ * truncate_pagecache_range over single pages, as truncate_inode_pages_range treats
+ * order-0 folios: pages wholly inside [lstart, lend] (lend inclusive) are dropped,
+ * dirty or not; the partial pages at either end have their bytes in the range zeroed
+ * and stay.  Large folios are not modelled: gfs2 of 5.16-5.18 never enabled them and
+ * iomap_write_begin then created single pages.
+ */
 static void h_truncate_pagecache_range(void *host, uint64_t lstart, uint64_t lend)
 {
 	struct gfs2_host *h = host;
