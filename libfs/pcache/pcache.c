@@ -912,6 +912,12 @@ void pc_forget_holders(struct pc_cache *c)
 {
 	struct pc_list *ml, *pl;
 
+	for (unsigned i = 0; i < PC_NOREAD_SLOTS; i++) {
+		c->noread[i].page = NULL;
+		c->noread[i].waiters = 0;
+		lock_page_init(&c->noread[i].lock, "PG_noread");
+	}
+
 	for (ml = c->mappings.next; ml != &c->mappings; ml = ml->next) {
 		struct pc_mapping *m = container_of(ml, struct pc_mapping, link);
 
@@ -922,6 +928,7 @@ void pc_forget_holders(struct pc_cache *c)
 				lock_page_init(&p->lock, p->lock_name ? p->lock_name : "page");
 				p->flags &= ~PC_PG_LOCKED;
 			}
+			p->flags &= ~PC_PG_NOREAD;
 			p->count = 0;
 		}
 	}

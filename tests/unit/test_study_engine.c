@@ -507,6 +507,7 @@ static void release_noread_page(struct fixture *x)
 	assert_int_equal(p->count, 3);
 	while (p->count)
 		pc_put_page(p);
+	assert_int_equal(disk_handle_stop(x->f->inode->dfs), 0);	/* write_begin's */
 }
 
 /* Seed 003 (studies/fix-readpage-flag-2007.e4s): Anton's flag must keep the fault
