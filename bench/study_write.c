@@ -24,8 +24,15 @@
 #include <fcntl.h>	/* last: with _GNU_SOURCE it defines LOCK_READ/LOCK_WRITE */
 
 static const char *const loop_names[VFS_WL_NR] = {
-	"today", "prepare_commit_2619", "write_begin_2624", "gup_pin_2007",
-	"zero_retry_2007", "temp_page_2007", "idea42_2007",
+	[VFS_WL_TODAY] = "today",
+	[VFS_WL_PREPARE_COMMIT_2619] = "prepare_commit_2619",
+	[VFS_WL_WRITE_BEGIN_2624] = "write_begin_2624",
+	[VFS_WL_GUP_PIN_2007] = "gup_pin_2007",
+	[VFS_WL_ZERO_RETRY_2007] = "zero_retry_2007",
+	[VFS_WL_TEMP_PAGE_2007] = "temp_page_2007",
+	[VFS_WL_IDEA42_2007] = "idea42_2007",
+	[VFS_WL_NICK_2006] = "nick_2006",
+	[VFS_WL_READPAGE_FLAG_2007] = "readpage_flag_2007",
 };
 
 struct bench {

@@ -271,11 +271,13 @@ int jbd_handle_start(struct jbd_journal *j, unsigned credits)
 		return -EROFS;
 	if (j->j_state != J_LIVE)
 		return 0;
-	assert(jbd_invariants_hold(j));
-	if (!j->j_handle.h_depth && !j->j_in_commit && should_commit(j)) {
-		ret = jbd_commit_running(j);
-		if (ret)
-			return ret;
+	if (!j->j_handle.h_depth) {	/* nested ones (write_begin's) stay cheap */
+		assert(jbd_invariants_hold(j));
+		if (!j->j_in_commit && should_commit(j)) {
+			ret = jbd_commit_running(j);
+			if (ret)
+				return ret;
+		}
 	}
 	j->j_handle.h_depth++;
 	j->j_handle.h_credits += credits;

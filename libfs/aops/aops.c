@@ -284,11 +284,11 @@ int aops_write_ctx_finish(struct aops_write_ctx *wc, struct disk_inode *inode)
 	if (!m || !wc->run.len || wc->gen != m->map_gen ||
 	    wc->run.lblk + wc->run.len <= eof_block(inode))
 		return 0;
-	err = disk_handle_start(inode->dfs, AOPS_WRITE_CREDITS);
+	err = disk_handle_start_concurrent(inode->dfs, AOPS_WRITE_CREDITS);
 	if (err)
 		return err;
 	err = truncate_failed_write(inode);
-	err2 = disk_handle_stop(inode->dfs);
+	err2 = disk_handle_stop_concurrent(inode->dfs);
 	return err ? err : err2;
 }
 
@@ -375,12 +375,12 @@ int aops_write_begin(struct disk_inode *inode, uint64_t pos, unsigned len,
 	if (err)
 		return err;
 	/* ext4_write_begin: the handle first, then the page lock; write_end stops it */
-	err = disk_handle_start(inode->dfs, AOPS_WRITE_CREDITS);
+	err = disk_handle_start_concurrent(inode->dfs, AOPS_WRITE_CREDITS);
 	if (err)
 		return err;
 	err = pc_grab_page_at(m, pos >> PC_PAGE_SHIFT, 1, &p, "write_begin");
 	if (err) {
-		disk_handle_stop(inode->dfs);
+		disk_handle_stop_concurrent(inode->dfs);
 		return err;
 	}
 	if (aops_inline_wants_write_begin(inode)) {
@@ -404,7 +404,7 @@ fail:
 	pc_put_page(p);
 	if (pos + len > disk_i_size(inode) && !aops_is_inline(inode))
 		truncate_failed_write(inode);
-	disk_handle_stop(inode->dfs);
+	disk_handle_stop_concurrent(inode->dfs);
 	return err;
 }
 
@@ -445,7 +445,7 @@ static int write_end_finish(struct disk_inode *inode, struct pc_page *p, uint64_
 	pc_put_page(p);
 	if (!keep_blocks && pos + len > disk_i_size(inode))
 		ret = truncate_failed_write(inode);
-	disk_handle_stop(inode->dfs);
+	disk_handle_stop_concurrent(inode->dfs);
 	return ret < 0 ? ret : (int)copied;
 }
 
@@ -460,7 +460,7 @@ int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigne
 		ret = aops_inline_write_end(inode, p, pos, len, copied);
 		pc_unlock_page(p);
 		pc_put_page(p);
-		disk_handle_stop(inode->dfs);
+		disk_handle_stop_concurrent(inode->dfs);
 		return ret;
 	}
 	/* block_write_end: a short copy into a !uptodate page may have left holes in

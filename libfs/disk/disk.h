@@ -165,6 +165,14 @@ int disk_write_data(struct disk_fs *dfs, uint64_t pblk, uint32_t count, const vo
 /* ---- transactions: every modifying operation runs inside a handle ---- */
 int disk_handle_start(struct disk_fs *dfs, unsigned credits);
 int disk_handle_stop(struct disk_fs *dfs);
+/*
+ * The handle ext4's write_begin opens and write_end closes (page_mkwrite's too).
+ * A single-threaded caller (libfs/api) holds one across the whole operation, so
+ * only a run under libfs/task (task_hooks set), where another task may commit in
+ * between, opens it: one task pays nothing for it.
+ */
+int disk_handle_start_concurrent(struct disk_fs *dfs, unsigned credits);
+int disk_handle_stop_concurrent(struct disk_fs *dfs);
 int disk_commit(struct disk_fs *dfs);
 
 /* ---- inode attributes (inode.c) ---- */

@@ -142,6 +142,16 @@ int disk_handle_stop(struct disk_fs *dfs)
 	return err;
 }
 
+int disk_handle_start_concurrent(struct disk_fs *dfs, unsigned credits)
+{
+	return dfs->task_hooks ? disk_handle_start(dfs, credits) : 0;
+}
+
+int disk_handle_stop_concurrent(struct disk_fs *dfs)
+{
+	return dfs->task_hooks ? disk_handle_stop(dfs) : 0;
+}
+
 /* Writes every dirty cached inode. */
 static int write_dirty_inodes(struct disk_fs *dfs)
 {

@@ -47,13 +47,13 @@ static int vfs_page_mkwrite(struct mm_fault *vmf)
 	int err;
 
 	/* ext4_page_mkwrite: a handle around the page lock, as in write_begin */
-	err = disk_handle_start(inode->dfs, AOPS_WRITE_CREDITS);
+	err = disk_handle_start_concurrent(inode->dfs, AOPS_WRITE_CREDITS);
 	if (err)
 		return VM_FAULT_SIGBUS;
 	pc_lock_page(p);
 	err = aops_page_mkwrite(inode, p);
 	pc_unlock_page(p);
-	disk_handle_stop(inode->dfs);
+	disk_handle_stop_concurrent(inode->dfs);
 	if (err == -ENOSPC || err == -ENOMEM)
 		return VM_FAULT_OOM;
 	return err ? VM_FAULT_SIGBUS : 0;

@@ -285,6 +285,16 @@ int disk_handle_stop(struct disk_fs *dfs)
 	return 0;
 }
 
+int disk_handle_start_concurrent(struct disk_fs *dfs, unsigned credits)
+{
+	return disk_handle_start(dfs, credits);
+}
+
+int disk_handle_stop_concurrent(struct disk_fs *dfs)
+{
+	return disk_handle_stop(dfs);
+}
+
 /* inline/: the fake file system has no inline data. */
 int inl_has_inline_data(const struct disk_inode *inode)
 {

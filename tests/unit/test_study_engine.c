@@ -132,10 +132,9 @@ static int same_page_setup(struct task_sched *s, void *arg)
 	return task_spawn(s, "writer", same_page_writer, arg) < 0 ? -1 : 0;
 }
 
-/* After a deadlock the abandoned writer still holds write_begin's journal
- * handle, page 0's lock and its references (write_begin's, and its fault's,
- * blocked in lock_page): give them back so that the file system can be
- * unmounted. */
+/* After a deadlock the abandoned writer still holds page 0's lock and its
+ * references (write_begin's, and its fault's, blocked in lock_page): give them
+ * back so that the file system can be unmounted. */
 static void release_abandoned_page(struct fixture *x)
 {
 	struct pc_page *p = pc_find_get_page(x->f->inode->i_mapping, 0);
@@ -147,7 +146,6 @@ static void release_abandoned_page(struct fixture *x)
 	assert_int_equal(p->count, 3);
 	while (p->count)
 		pc_put_page(p);
-	assert_int_equal(disk_handle_stop(x->f->inode->dfs), 0);
 }
 
 /* The 2.6.19 loop on the real page cache: a recursive page lock; today's: fine. */
@@ -507,7 +505,6 @@ static void release_noread_page(struct fixture *x)
 	assert_int_equal(p->count, 3);
 	while (p->count)
 		pc_put_page(p);
-	assert_int_equal(disk_handle_stop(x->f->inode->dfs), 0);	/* write_begin's */
 }
 
 /* Seed 003 (studies/fix-readpage-flag-2007.e4s): Anton's flag must keep the fault
