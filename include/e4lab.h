@@ -115,6 +115,25 @@ int e4_fallocate(struct e4_file *f, int mode, uint64_t off, uint64_t len);
 int e4_fsync(struct e4_file *f);
 int e4_fstat(struct e4_file *f, struct e4_stat *st);
 
+/*
+ * Where the bytes [off, off + len) of @f (clipped at end of file) lie in the
+ * image file, for a reader that reads the image itself instead of calling
+ * e4_pread: byte ranges of the image in file order.  Only when the image file
+ * holds the current data of every byte: each block mapped and written, no page
+ * of the range in the engine's page cache (a cached page may be newer), no block
+ * held by the journal (its copy is newer than the home location), and the mount
+ * reading a plain image file directly (not gzip, not a read-only replay view, no
+ * crash cut).  Returns the number of runs stored in @runs (at most @max), 0 when
+ * the range must go through e4_pread instead, or -errno.  The answer holds until
+ * the next call into the engine for this file system.
+ */
+struct e4_image_run {
+	uint64_t image_off;	/* bytes from the start of the image */
+	uint64_t len;		/* bytes */
+};
+int e4_image_runs(struct e4_file *f, uint64_t off, size_t len, struct e4_image_run *runs,
+		  int max);
+
 int e4_stat(struct e4_fs *fs, const char *path, struct e4_stat *st);
 int e4_truncate(struct e4_fs *fs, const char *path, uint64_t size);
 int e4_unlink(struct e4_fs *fs, const char *path);
@@ -122,6 +141,8 @@ int e4_mkdir(struct e4_fs *fs, const char *path, mode_t mode);
 int e4_rmdir(struct e4_fs *fs, const char *path);
 /* Replaces @to if it exists, as rename(2). */
 int e4_rename(struct e4_fs *fs, const char *from, const char *to);
+/* renameat2(RENAME_EXCHANGE): atomically swaps what @a and @b name; both must exist. */
+int e4_rename_exchange(struct e4_fs *fs, const char *a, const char *b);
 int e4_link(struct e4_fs *fs, const char *existing, const char *newpath);
 int e4_symlink(struct e4_fs *fs, const char *target, const char *linkpath);
 /* Returns the target's length; @buf is NUL-terminated when it fits. */

@@ -125,6 +125,10 @@ int jbd_attach(struct disk_fs *dfs, const struct jbd_options *o);
 int jbd_start(struct blk_dev *meta, ext2_filsys fs, const struct jbd_options *o,
 	      struct jbd_journal **out);
 struct blk_dev *jbd_data_dev(struct jbd_journal *j);
+/* Does the journal hold a copy of any block of [blk, blk + count) (running
+ * transaction or not yet checkpointed)?  Those blocks' home locations are stale;
+ * a reader that bypasses the journal's devices must not use them. */
+int jbd_holds(const struct jbd_journal *j, uint64_t blk, uint64_t count);
 
 /* Handles nest; a commit happens only when no handle is open. */
 int jbd_handle_start(struct jbd_journal *j, unsigned credits);

@@ -236,6 +236,20 @@ struct blk_dev *jbd_data_dev(struct jbd_journal *j)
 	return j->j_data_dev;
 }
 
+int jbd_holds(const struct jbd_journal *j, uint64_t blk, uint64_t count)
+{
+	uint64_t i;
+
+	if (j->j_state == J_PASSTHROUGH)
+		return 0;
+	if (!j->j_checkpoint.bs_count && (!j->j_running || !j->j_running->t_bufs.bs_count))
+		return 0;
+	for (i = 0; i < count; i++)
+		if (jbd_lookup(j, blk + i))
+			return 1;
+	return 0;
+}
+
 int jbd_attach(struct disk_fs *dfs, const struct jbd_options *o)
 {
 	struct jbd_journal *j;

@@ -149,6 +149,39 @@ else
 	echo "(python3 not found: xattr checks skipped)"
 fi
 
+if [ $have_py = 1 ]; then
+	step "renameat2: RENAME_EXCHANGE of files, of a file and a directory across directories"
+	# exchange A B: prints 0 or the errno name of renameat2(A, B, RENAME_EXCHANGE).
+	exchange() {
+		python3 - "$1" "$2" <<'EOF2'
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+r = libc.renameat2(AT_FDCWD, sys.argv[1].encode(), AT_FDCWD, sys.argv[2].encode(),
+                   RENAME_EXCHANGE)
+print(0 if r == 0 else errno.errorcode[ctypes.get_errno()])
+EOF2
+	}
+	echo one >"$mnt/x1" && echo two >"$mnt/x2" || fail "x1, x2"
+	i1=$(stat -c %i "$mnt/x1") i2=$(stat -c %i "$mnt/x2")
+	[ "$(exchange "$mnt/x1" "$mnt/x2")" = 0 ] || fail "exchange of two files"
+	[ "$(cat "$mnt/x1")$(cat "$mnt/x2")" = twoone ] || fail "exchange: contents not swapped"
+	[ "$(stat -c %i "$mnt/x1")/$(stat -c %i "$mnt/x2")" = "$i2/$i1" ] ||
+		fail "exchange: inode numbers not swapped"
+	mkdir -p "$mnt/xd/sub" && echo inside >"$mnt/xd/sub/f" && mkdir "$mnt/xe" || fail "xd, xe"
+	[ "$(exchange "$mnt/xd/sub" "$mnt/xe/../x1")" = 0 ] ||
+		fail "exchange of a directory and a file in another directory"
+	[ "$(cat "$mnt/x1/f")" = inside ] && [ "$(cat "$mnt/xd/sub")" = two ] ||
+		fail "directory/file exchange: wrong contents"
+	[ "$(stat -c %i "$mnt/x1/..")" = "$(stat -c %i "$mnt")" ] ||
+		fail "exchanged directory: '..' is not its new parent"
+	[ "$(stat -c %h "$mnt/xd")" = 2 ] || fail "xd lost its subdirectory: link count $(stat -c %h "$mnt/xd")"
+	[ "$(exchange "$mnt/xd" "$mnt/xd/sub")" = EINVAL ] ||
+		fail "exchanging a directory with a name below it was not EINVAL"
+	[ "$(exchange "$mnt/x2" "$mnt/no-such")" = ENOENT ] || fail "exchange with a missing name"
+	mkdir "$mnt/xf" && [ "$(exchange "$mnt/xe" "$mnt/xf")" = 0 ] || fail "exchange of two directories"
+fi
+
 step "statfs"
 df -P "$mnt" | tail -1 | awk '$2 > 200000 { ok = 1 } END { exit !ok }' || fail "df shows $(df -P "$mnt" | tail -1)"
 

@@ -38,8 +38,13 @@ static const char mount_help[] =
 	"       data=MODE         ordered (default), writeback or journal\n"
 	"       commit=SECONDS    journal commit interval (default 5)\n"
 	"       cache=SIZE        engine page-cache bound (default 64M)\n"
-	"       readahead=SIZE    the kernel's readahead on the mount (default 1M; root)\n"
+	"       readahead=SIZE    the kernel's readahead on the mount (default: the\n"
+	"                         largest read request, about 1M; root only)\n"
 	"       allow_other       let other users in (always on for root)\n"
+	"       nosplice          read file data through the engine only, never\n"
+	"                         spliced from the image file\n"
+	"       max_read=SIZE     largest read request (default: 1M with nosplice,\n"
+	"                         else what fits a pipe, 1M - 40K by default)\n"
 	"       other options are passed to FUSE (see mount.fuse3(8))\n"
 	"\n"
 	"Permissions are checked by the kernel (default_permissions) against the\n"
@@ -61,7 +66,10 @@ struct mount_req {
 	int foreground;
 	int debug;
 	int allow_other;
-	uint64_t readahead;	/* bytes, for the kernel's readahead on the mount */
+	int nosplice;		/* every read through the engine (op_read_buf) */
+	uint64_t readahead;	/* bytes, for the kernel's readahead on the mount
+				 * (0: one read request) */
+	unsigned max_read;	/* bytes, largest read request (0: libfuse's) */
 	struct e4_mount_opts eo;
 	char *fuse_opts;	/* options passed through to libfuse, or NULL */
 };
@@ -302,6 +310,31 @@ static int parse_data_mode(const char *s, enum e4_data_mode *mode)
 	return 0;
 }
 
+/*
+ * The largest read request when replies are spliced from the image: a reply
+ * must fit the pipe libfuse splices through, which it can grow only to
+ * /proc/sys/fs/pipe-max-size (1 MiB by default; more needs CAP_SYS_RESOURCE,
+ * which it does not try for) and which must hold the data, the header and, as
+ * libfuse reckons, a page per piece plus one.  Otherwise libfuse falls back to
+ * reading the image into memory and writing that.  At most 1 MiB, the kernel's
+ * largest request (256 pages).
+ */
+static unsigned splice_max_read(void)
+{
+	long page = sysconf(_SC_PAGESIZE), pipe_max = 1 << 20;
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &pipe_max) != 1)
+			pipe_max = 1 << 20;
+		fclose(f);
+	}
+	if (pipe_max > (1 << 20))
+		pipe_max = 1 << 20;
+	pipe_max -= (MOUNT_READ_RUNS_MAX + 2) * page;
+	return pipe_max < 32 * page ? (unsigned)(32 * page) : (unsigned)(pipe_max / page * page);
+}
+
 /* One -o option: ours, or kept for libfuse. */
 static int parse_one_opt(struct mount_req *r, const char *o)
 {
@@ -329,8 +362,14 @@ static int parse_one_opt(struct mount_req *r, const char *o)
 		if (tool_parse_size(o + 10, &v) < 0 || v > (1u << 30))
 			return -EINVAL;
 		r->readahead = v;
+	} else if (!strncmp(o, "max_read=", 9)) {
+		if (tool_parse_size(o + 9, &v) < 0 || v < 4096 || v > (1u << 20))
+			return -EINVAL;
+		r->max_read = (unsigned)v;
 	} else if (!strcmp(o, "allow_other"))
 		r->allow_other = 1;
+	else if (!strcmp(o, "nosplice"))
+		r->nosplice = 1;
 	else if (!strcmp(o, "default_permissions"))
 		return 0;
 	else if (!strncmp(o, "fsname=", 7) || !strncmp(o, "subtype=", 8))
@@ -368,7 +407,7 @@ static int parse_mount_args(int argc, char **argv, struct mount_req *r)
 	if (g->data_mode_set)
 		r->eo.data_mode = g->data_mode;
 	r->allow_other = geteuid() == 0;
-	r->readahead = 1 << 20;
+	r->readahead = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -388,6 +427,8 @@ static int parse_mount_args(int argc, char **argv, struct mount_req *r)
 	}
 	if (npos != 2)
 		return tool_usage(mount_usage);
+	if (!r->nosplice && !r->max_read)
+		r->max_read = splice_max_read();
 	r->image = realpath(pos[0], NULL);
 	if (!r->image)
 		return tool_fail(pos[0], -errno);
@@ -407,8 +448,11 @@ static int parse_mount_args(int argc, char **argv, struct mount_req *r)
  * kernel's permission checks, then the user's pass-through options. */
 static int build_fuse_args(const struct mount_req *r, struct fuse_args *args)
 {
-	char *opts = NULL, *fsname;
+	char *opts = NULL, *fsname, maxread[32] = "";
 	int err = -ENOMEM;
+
+	if (r->max_read)
+		snprintf(maxread, sizeof(maxread), "max_read=%u", r->max_read);
 
 	if (asprintf(&fsname, "fsname=e4lab:%s", r->image) < 0)
 		return -ENOMEM;
@@ -417,6 +461,7 @@ static int build_fuse_args(const struct mount_req *r, struct fuse_args *args)
 	    fuse_opt_add_opt(&opts, "subtype=e4lab,default_permissions") ||
 	    (r->allow_other && fuse_opt_add_opt(&opts, "allow_other")) ||
 	    (r->eo.read_only && fuse_opt_add_opt(&opts, "ro")) ||
+	    (maxread[0] && fuse_opt_add_opt(&opts, maxread)) ||
 	    (r->fuse_opts && fuse_opt_add_opt(&opts, r->fuse_opts)) ||
 	    fuse_opt_add_arg(args, "-o") || fuse_opt_add_arg(args, opts) ||
 	    (r->debug && fuse_opt_add_arg(args, "-d")))
@@ -503,7 +548,8 @@ static int run_fuse(const struct mount_req *r, struct mount_server *srv, int *re
 		goto out_destroy;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
-	plan_readahead(r->dir, r->readahead, srv);
+	plan_readahead(r->dir, r->readahead ? r->readahead : r->max_read ? r->max_read : 1 << 20,
+		       srv);
 	pidfile_write(r);
 	report_ready(ready_fd, EXIT_OK);
 	err = fuse_loop(fuse);	/* 0 unmounted, a signal number, or -errno */
@@ -522,7 +568,7 @@ out_args:
 /* Lock, check, mount the engine, serve, unmount, unlock.  Returns an exit status. */
 static int serve(const struct mount_req *r, int *ready_fd)
 {
-	struct mount_server srv = { 0 };
+	struct mount_server srv = { .image_fd = -1 };
 	struct e4_info in;
 	int lock_fd, err, status;
 
@@ -543,6 +589,9 @@ static int serve(const struct mount_req *r, int *ready_fd)
 	}
 	err = e4_info(srv.fs, &in);
 	srv.block_size = err < 0 ? 4096 : in.block_size;
+	if (!r->nosplice)
+		srv.image_fd = lock_fd;	/* the same file, read-only */
+	srv.max_read = r->max_read;
 	status = run_fuse(r, &srv, ready_fd);
 	err = mount_server_finish(&srv);
 	if (err < 0) {

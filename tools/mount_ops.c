@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -203,12 +204,14 @@ static int op_symlink(const char *target, const char *linkpath)
 }
 
 /* RENAME_NOREPLACE is checked here (one request at a time, so nothing can
- * create @to in between); RENAME_EXCHANGE is not supported. */
+ * create @to in between); RENAME_EXCHANGE is the engine's. */
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
 	struct e4_stat st;
 	int err;
 
+	if (flags == RENAME_EXCHANGE)
+		return e4_rename_exchange(cur_fs(), from, to);
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
 	if (flags & RENAME_NOREPLACE) {
@@ -268,15 +271,14 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	return open_file(path, engine_flags(fi->flags), 0, fi);
 }
 
-/* Whole requests: FUSE takes a short read as end of file. */
-static int op_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+/* Whole requests: FUSE takes a short read as end of file.  Returns the bytes
+ * read or -errno. */
+static int read_into(struct e4_file *f, char *buf, size_t size, off_t off)
 {
 	size_t done = 0;
 
-	(void)path;
 	while (done < size) {
-		ssize_t n = e4_pread(file_of(fi), buf + done, size - done, (uint64_t)off + done);
+		ssize_t n = e4_pread(f, buf + done, size - done, (uint64_t)off + done);
 
 		if (n < 0)
 			return done ? (int)done : (int)n;
@@ -285,6 +287,81 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		done += (size_t)n;
 	}
 	return (int)done;
+}
+
+/* The reply as pieces of the image file, which libfuse splices from the image's
+ * page cache into /dev/fuse; NULL when out of memory. */
+static struct fuse_bufvec *image_bufvec(int fd, const struct e4_image_run *runs, int n)
+{
+	struct fuse_bufvec *bv = malloc(sizeof(*bv) + (size_t)(n - 1) * sizeof(bv->buf[0]));
+
+	if (!bv)
+		return NULL;
+	memset(bv, 0, sizeof(*bv));
+	bv->count = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		bv->buf[i] = (struct fuse_buf){
+			.size = runs[i].len,
+			.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK,
+			.fd = fd,
+			.pos = (off_t)runs[i].image_off,
+		};
+	}
+	return bv;
+}
+
+/* The reply read through the engine, in memory; NULL with *err set. */
+static struct fuse_bufvec *engine_bufvec(struct e4_file *f, size_t size, off_t off, int *err)
+{
+	struct fuse_bufvec *bv = malloc(sizeof(*bv));
+	char *mem = malloc(size ? size : 1);
+	int n = -ENOMEM;
+
+	if (!bv || !mem)
+		goto fail;
+	n = read_into(f, mem, size, off);
+	if (n < 0)
+		goto fail;
+	*bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT((size_t)n);
+	bv->buf[0].mem = mem;
+	return bv;
+fail:
+	free(mem);
+	free(bv);
+	*err = n;
+	return NULL;
+}
+
+/*
+ * A range the image file holds as it is (e4_image_runs: mapped, written, not in
+ * the engine's page cache nor in the journal) goes back as pieces of the image
+ * file: one copy, from the image's page cache into the FUSE file's, instead of
+ * four (image page cache -> the engine's read buffer -> its page -> the reply
+ * buffer -> the kernel).  The rest goes through e4_pread.  libfuse splices the
+ * reply before it reads the next request, and nothing runs in between (one
+ * request at a time), so e4_image_runs's answer still holds then.  libfuse
+ * frees the vector and its memory.
+ */
+static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct mount_server *srv = server();
+	struct e4_image_run runs[MOUNT_READ_RUNS_MAX];
+	int n = 0;
+
+	(void)path;
+	if (off < 0)
+		return -EINVAL;
+	if (srv->image_fd >= 0)
+		n = e4_image_runs(file_of(fi), (uint64_t)off, size, runs, MOUNT_READ_RUNS_MAX);
+	if (n < 0)
+		return n;
+	if (n > 0) {
+		*bufp = image_bufvec(srv->image_fd, runs, n);
+		return *bufp ? 0 : -ENOMEM;
+	}
+	*bufp = engine_bufvec(file_of(fi), size, off, &n);
+	return *bufp ? 0 : n;
 }
 
 static int op_write(const char *path, const char *buf, size_t size, off_t off,
@@ -489,6 +566,13 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;	/* no one else changes the image */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;	/* the kernel clears set-ID bits */
+	/* Replies from the image file.  libfuse then also sends a reply from memory
+	 * through its pipe when it fits, which costs a copy more than writev: a
+	 * price only the reads op_read_buf cannot take from the image pay. */
+	if (srv->image_fd >= 0 && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (srv->max_read)
+		conn->max_read = srv->max_read;	/* must equal the max_read= option */
 	cfg->use_ino = 1;
 	cfg->kernel_cache = 0;
 	cfg->hard_remove = 0;
@@ -530,7 +614,7 @@ static const struct fuse_operations ops = {
 	.chown = op_chown,
 	.truncate = op_truncate,
 	.open = op_open,
-	.read = op_read,
+	.read_buf = op_read_buf,
 	.write = op_write,
 	.statfs = op_statfs,
 	.flush = op_flush,

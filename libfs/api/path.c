@@ -159,6 +159,22 @@ int e4_rename(struct e4_fs *fs, const char *from, const char *to)
 	return ns_end(fs, &a, err);
 }
 
+int e4_rename_exchange(struct e4_fs *fs, const char *a, const char *b)
+{
+	struct ns_op oa, ob;
+	int err;
+
+	err = ns_begin(fs, a, &oa);
+	if (err)
+		return err == -EEXIST ? -EBUSY : err;
+	err = disk_namei_parent(fs->dfs, b, &ob.dir, &ob.name, &ob.len);
+	if (err)
+		return ns_end(fs, &oa, err == -EEXIST ? -EBUSY : err);
+	err = disk_rename_exchange(oa.dir, oa.name, oa.len, ob.dir, ob.name, ob.len);
+	disk_iput(ob.dir);
+	return ns_end(fs, &oa, err);
+}
+
 int e4_link(struct e4_fs *fs, const char *existing, const char *newpath)
 {
 	struct disk_inode *inode;

@@ -220,6 +220,10 @@ int disk_rmdir(struct disk_inode *dir, const char *name, size_t len);
 /* rename(2): replaces an existing target. */
 int disk_rename(struct disk_inode *odir, const char *oname, size_t olen,
 		struct disk_inode *ndir, const char *nname, size_t nlen);
+/* renameat2(RENAME_EXCHANGE): both names exist; each then names the other's
+ * inode (directories included: their ".." and the parents' link counts follow). */
+int disk_rename_exchange(struct disk_inode *adir, const char *aname, size_t alen,
+			 struct disk_inode *bdir, const char *bname, size_t blen);
 /* Returns the target's length; copies at most @size bytes, NUL-terminated if room. */
 ssize_t disk_readlink(struct disk_inode *inode, char *buf, size_t size);
 /* Every entry, "." and ".." included, in on-disk order; a non-zero return from

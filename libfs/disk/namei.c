@@ -716,3 +716,72 @@ out:
 	disk_iput(src);
 	return err;
 }
+
+/*
+ * One side of an exchange: @inode, leaving @from for @to where it takes the
+ * name of the other.  A directory moving to another parent (already checked
+ * not to be above it) gets its ".." and the link counts of both parents follow.
+ */
+static int exchange_move(struct disk_inode *inode, struct disk_inode *from,
+			 struct disk_inode *to)
+{
+	int err;
+
+	if (from == to || !disk_is_dir(inode))
+		return 0;
+	err = disk_set_dotdot(inode, to->ino);
+	if (err)
+		return err;
+	disk_dec_nlink_dir(from);
+	disk_inc_nlink_dir(to);
+	return 0;
+}
+
+int disk_rename_exchange(struct disk_inode *adir, const char *aname, size_t alen,
+			 struct disk_inode *bdir, const char *bname, size_t blen)
+{
+	struct disk_inode *a = NULL, *b = NULL;
+	struct timespec now;
+	int err;
+
+	if (is_dot_name(aname, alen) || is_dot_name(bname, blen))
+		return -EINVAL;
+	err = lookup_child(adir, aname, alen, &a);
+	if (!err)
+		err = lookup_child(bdir, bname, blen, &b);
+	if (err || a == b)
+		goto out;		/* two names of one inode: nothing to do */
+	/* both checks before anything changes */
+	if (disk_is_dir(a) && adir != bdir)
+		err = check_not_below(bdir, a->ino);
+	if (!err && disk_is_dir(b) && adir != bdir)
+		err = check_not_below(adir, b->ino);
+	if (err)
+		goto out;
+	/* The names stay where they are, so each add reuses the room its remove
+	 * just freed (same name, same length). */
+	err = disk_remove_entry(adir, aname, alen);
+	if (!err)
+		err = disk_remove_entry(bdir, bname, blen);
+	if (!err)
+		err = disk_add_entry(adir, aname, alen, b->ino, disk_mode_to_ftype(b->raw.i_mode));
+	if (!err)
+		err = disk_add_entry(bdir, bname, blen, a->ino, disk_mode_to_ftype(a->raw.i_mode));
+	if (!err)
+		err = exchange_move(a, adir, bdir);
+	if (!err)
+		err = exchange_move(b, bdir, adir);
+	if (err)
+		goto out;
+	disk_now(&now);
+	disk_set_time(a, DISK_CTIME, &now);
+	disk_set_time(b, DISK_CTIME, &now);
+	a->dirty = b->dirty = 1;
+	dir_changed(adir);
+	if (bdir != adir)
+		dir_changed(bdir);
+out:
+	disk_iput(b);
+	disk_iput(a);
+	return err;
+}
