@@ -7,6 +7,11 @@
 # into the page cache (for all three alike), so that the figures leave out this
 # machine's disk and measure the servers (the kernel's loop device reads the
 # image file through the same page cache).
+# BENCH_CPU=N (default 0; empty: off): every server and the fio job run on CPU N.
+# A 4 KiB psync job is a chain of synchronous round trips, and on this VM a
+# wake-up across CPUs costs about 300 us: unpinned, the scheduler's placement of
+# server against writer decides the write rows (e4lab 11-155 MB/s, fuse2fs 4-80
+# MB/s on the same job), so both servers get the same placement.
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 E4LAB=${E4LAB:-$SRCDIR/tools/e4lab}
@@ -32,6 +37,10 @@ command -v fio >/dev/null || die "fio is not installed"
 command -v python3 >/dev/null || die "python3 is needed to read fio's JSON"
 "$E4LAB" mount --help >/dev/null 2>&1 || die "this e4lab was built without libfuse3"
 mkdir -p "$MNT"
+PIN=()
+if [ -n "${BENCH_CPU-0}" ] && command -v taskset >/dev/null; then
+	PIN=(taskset -c "${BENCH_CPU-0}")
+fi
 
 # fio_bw RW: MB/s of one 4 KiB job on $MNT/bench.dat (written, then read back).
 # No preallocation: "write" allocates as it goes, as cp does; the later jobs
@@ -42,7 +51,7 @@ fio_bw() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	[ "${BENCH_WARM_IMAGE:-0}" = 1 ] && cat "$WORK/img" >/dev/null
-	fio --name=b --filename="$MNT/bench.dat" --size="$FILE_SIZE" --bs=4k --rw="$rw" \
+	"${PIN[@]}" fio --name=b --filename="$MNT/bench.dat" --size="$FILE_SIZE" --bs=4k --rw="$rw" \
 		--ioengine=psync --fallocate=none --runtime=120 --output-format=json "${extra[@]}" \
 		>"$WORK/fio.json" 2>"$WORK/fio.err" || { cat "$WORK/fio.err" >&2; echo 0; return; }
 	python3 -c '
@@ -68,9 +77,10 @@ run() {
 
 declare -A R
 echo "e4lab mount vs fuse2fs vs kernel: 4 KiB psync, file $FILE_SIZE, image $IMAGE_SIZE"
-run e4lab '"$E4LAB" mount "$WORK/img" "$MNT"' '"$E4LAB" umount "$MNT"'
+[ ${#PIN[@]} -gt 0 ] && echo "(servers and jobs on CPU ${BENCH_CPU-0}: BENCH_CPU)"
+run e4lab '"${PIN[@]}" "$E4LAB" mount "$WORK/img" "$MNT"' '"$E4LAB" umount "$MNT"'
 if command -v fuse2fs >/dev/null; then
-	run fuse2fs 'fuse2fs "$WORK/img" "$MNT" -o fakeroot >/dev/null' \
+	run fuse2fs '"${PIN[@]}" fuse2fs "$WORK/img" "$MNT" -o fakeroot >/dev/null' \
 		'umount "$MNT"; while pgrep -f "fuse2fs $WORK/img" >/dev/null; do sleep 0.1; done'
 else
 	echo "(fuse2fs not installed: install Debian's fuse2fs package for that column)"

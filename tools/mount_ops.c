@@ -342,6 +342,18 @@ fail:
  * request at a time), so e4_image_runs's answer still holds then.  libfuse
  * frees the vector and its memory.
  */
+/*
+ * A sequential reader's next request most likely continues where this run ends
+ * in the image: start reading that much more of it now, asynchronously, so that
+ * the splice of the next reply does not wait for the disk (the image file's own
+ * readahead sees only one synchronous 1 MiB splice at a time).
+ */
+static void prefetch_after(int image_fd, const struct e4_image_run *last, size_t size)
+{
+	posix_fadvise(image_fd, (off_t)(last->image_off + last->len), (off_t)size * 2,
+		      POSIX_FADV_WILLNEED);
+}
+
 static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -357,6 +369,7 @@ static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 	if (n < 0)
 		return n;
 	if (n > 0) {
+		prefetch_after(srv->image_fd, &runs[n - 1], size);
 		*bufp = image_bufvec(srv->image_fd, runs, n);
 		return *bufp ? 0 : -ENOMEM;
 	}

@@ -409,12 +409,17 @@ fail:
 }
 
 /* __block_commit_write: the copied range becomes uptodate and dirty; BH_New is
- * cleared everywhere; the page is uptodate when every buffer is. */
-static void commit_buffers(struct pc_page *p, unsigned bs, unsigned from, unsigned to)
+ * cleared everywhere (@range_only: only in the range, as 2.6.19's
+ * block_commit_write did, and an empty range commits nothing); the page is
+ * uptodate when every buffer is. */
+static void commit_buffers(struct pc_page *p, unsigned bs, unsigned from, unsigned to,
+			   int range_only)
 {
 	unsigned i;
 	int partial = 0;
 
+	if (range_only && to <= from)
+		return;
 	for (i = 0; i < p->nr_bufs; i++) {
 		unsigned bstart = i * bs, bend = bstart + bs;
 		struct pc_buf *b = &p->bufs[i];
@@ -422,6 +427,8 @@ static void commit_buffers(struct pc_page *p, unsigned bs, unsigned from, unsign
 		if (bend <= from || bstart >= to) {
 			if (!(b->b_state & PC_BH_UPTODATE))
 				partial = 1;
+			if (range_only)
+				continue;
 		} else {
 			pc_mark_buffer_dirty(p, i);
 		}
@@ -468,7 +475,7 @@ int aops_write_end(struct disk_inode *inode, uint64_t pos, unsigned len, unsigne
 	if (copied < len && !(p->flags & PC_PG_UPTODATE))
 		copied = 0;
 	zero_new_buffers(p, bs, from + copied, from + len);
-	commit_buffers(p, bs, from, from + copied);
+	commit_buffers(p, bs, from, from + copied, 0);
 	assert(!pc_check_page(p));
 	if (copied && pos + copied > disk_i_size(inode)) {
 		disk_set_i_size(inode, pos + copied);
@@ -493,31 +500,6 @@ static void zero_new_page_only(struct pc_page *p, unsigned bs, unsigned from, un
 		if ((p->bufs[i].b_state & PC_BH_NEW) && zs < ze)
 			memset(p->data + zs, 0, ze - zs);
 	}
-}
-
-/* block_commit_write(from, to) as commit_write had it: only the buffers meeting
- * the range become uptodate and dirty and lose BH_New. */
-static void commit_range_buffers(struct pc_page *p, unsigned bs, unsigned from, unsigned to)
-{
-	unsigned i;
-	int partial = 0;
-
-	if (to <= from)
-		return;
-	for (i = 0; i < p->nr_bufs; i++) {
-		unsigned bstart = i * bs, bend = bstart + bs;
-		struct pc_buf *b = &p->bufs[i];
-
-		if (bend <= from || bstart >= to) {
-			if (!(b->b_state & PC_BH_UPTODATE))
-				partial = 1;
-			continue;
-		}
-		b->b_state &= ~PC_BH_NEW;
-		pc_mark_buffer_dirty(p, i);
-	}
-	if (!partial)
-		pc_set_page_uptodate(p);
 }
 
 static void zero_uncopied(struct pc_page *p, unsigned bs, unsigned from, unsigned to,
@@ -551,7 +533,7 @@ int aops_write_end_policy(struct disk_inode *inode, uint64_t pos, unsigned len,
 	if (copied < len)
 		zero_uncopied(p, bs, from + copied, from + len, copied, ep->zero_new);
 	end = ep->commit_bytes ? len : copied;
-	commit_range_buffers(p, bs, from, from + end);
+	commit_buffers(p, bs, from, from + end, 1);
 	pc_note_kept_new(p);
 	assert(!pc_check_page(p));
 	if (end && pos + end > disk_i_size(inode)) {
