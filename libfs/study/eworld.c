@@ -303,12 +303,23 @@ static const enum vfs_write_loop loop_of[WL_NR] = {
 	[WL_GFS2_IOMAP] = VFS_WL_NR,
 };
 
+/* The study's short-copy switches and the engine's list the same values in one
+ * order, so ew_policy converts them by value. */
+_Static_assert(SC_COPIED_ZERO_GENERIC == (int)VFS_SC_COPIED_ZERO_GENERIC && SC_NR == (int)VFS_SC_NR,
+	       "enum study_short_copy and enum vfs_short_copy differ");
+_Static_assert(ZN_PAGE_ONLY == (int)VFS_ZN_PAGE_ONLY && ZN_NR == (int)VFS_ZN_NR,
+	       "enum study_zero_new and enum vfs_zero_new differ");
+_Static_assert(CR_BYTES == (int)VFS_CR_BYTES && CR_NR == (int)VFS_CR_NR,
+	       "enum study_commit_range and enum vfs_commit_range differ");
+
+/* -EOPNOTSUPP for what only the model has: the ext4 inline and gfs2 models, and
+ * journal=none (the engine world's image always has its journal). */
 int ew_policy(const struct study_policy *sp, struct vfs_policy *vp)
 {
-	if (sp->inl != SI_OFF || sp->write_loop >= WL_NR || loop_of[sp->write_loop] == VFS_WL_NR)
+	if (sp->inl != SI_OFF || sp->nojournal || sp->write_loop >= WL_NR ||
+	    loop_of[sp->write_loop] == VFS_WL_NR)
 		return -EOPNOTSUPP;
 	vp->write_loop = loop_of[sp->write_loop];
-	/* the study's and the engine's switches list the same values in one order */
 	vp->short_copy = (enum vfs_short_copy)sp->short_copy;
 	vp->zero_new = (enum vfs_zero_new)sp->zero_new;
 	vp->commit_range = (enum vfs_commit_range)sp->commit_range;
