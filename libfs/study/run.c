@@ -297,19 +297,20 @@ static int do_vm(struct w_task *wt, const struct study_step *sp, struct step_fai
 static int crash_engine(struct study_world *w, const struct study_step *sp,
 			struct step_fail *sf)
 {
-	static uint8_t bufs[STUDY_MAX_FILES][W_MAX_PAGES * W_PAGE];
+	uint8_t (*bufs)[W_MAX_PAGES * W_PAGE] = malloc(sizeof(*bufs) * STUDY_MAX_FILES);
 	uint64_t sizes[STUDY_MAX_FILES];
 	size_t at;
-	int err = ew_crash(w, bufs, sizes);
+	int err = bufs ? ew_crash(w, bufs, sizes) : -ENOMEM, ret = 0;
 
 	if (err)
-		return step_failed(sf, "crash", sp, "recovery of the crashed image failed: %s",
-				   strerror(-err));
-	for (int i = 0; i < w->nfiles; i++)
+		ret = step_failed(sf, "crash", sp, "recovery of the crashed image failed: %s",
+				  strerror(-err));
+	for (int i = 0; !err && !ret && i < w->nfiles; i++)
 		if (w_has_poison(bufs[i], (size_t)sizes[i], &at))
-			return step_failed(sf, "stale", sp, "after crash recovery %s shows a block "
-					   "never written at offset %zu", w->files[i].path, at);
-	return 0;
+			ret = step_failed(sf, "stale", sp, "after crash recovery %s shows a block "
+					  "never written at offset %zu", w->files[i].path, at);
+	free(bufs);
+	return ret;
 }
 
 /* The crash: what recovery of the last commit finds must show no stale block. */
