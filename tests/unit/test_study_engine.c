@@ -141,11 +141,9 @@ static void release_abandoned_page(struct fixture *x)
 
 	assert_non_null(p);
 	assert_true(p->flags & PC_PG_LOCKED);
-	lock_page_init(&p->lock, "page");
-	p->flags &= ~PC_PG_LOCKED;
 	assert_int_equal(p->count, 3);
-	while (p->count)
-		pc_put_page(p);
+	pc_forget_holders(x->f->inode->dfs->pcache);
+	assert_false(p->flags & PC_PG_LOCKED);
 }
 
 /* The 2.6.19 loop on the real page cache: a recursive page lock; today's: fine. */
@@ -498,13 +496,10 @@ static void release_noread_page(struct fixture *x)
 		;
 	assert_true(i < PC_NOREAD_SLOTS);
 	assert_int_equal(c->noread[i].waiters, 1);
-	c->noread[i].page = NULL;
-	c->noread[i].waiters = 0;
-	lock_page_init(&c->noread[i].lock, "PG_noread");
-	p->flags &= ~PC_PG_NOREAD;
 	assert_int_equal(p->count, 3);
-	while (p->count)
-		pc_put_page(p);
+	pc_forget_holders(c);
+	assert_false(p->flags & PC_PG_NOREAD);
+	assert_null(c->noread[i].page);
 }
 
 /* Seed 003 (studies/fix-readpage-flag-2007.e4s): Anton's flag must keep the fault
