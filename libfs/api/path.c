@@ -143,7 +143,9 @@ int e4_rmdir(struct e4_fs *fs, const char *path)
 	return ns_end(fs, &op, disk_rmdir(op.dir, op.name, op.len));
 }
 
-int e4_rename(struct e4_fs *fs, const char *from, const char *to)
+/* rename(2), or with @exchange renameat2's RENAME_EXCHANGE: one handle, both
+ * parents looked up the same way. */
+static int rename_names(struct e4_fs *fs, const char *from, const char *to, int exchange)
 {
 	struct ns_op a, b;
 	int err;
@@ -154,25 +156,22 @@ int e4_rename(struct e4_fs *fs, const char *from, const char *to)
 	err = disk_namei_parent(fs->dfs, to, &b.dir, &b.name, &b.len);
 	if (err)
 		return ns_end(fs, &a, err == -EEXIST ? -EBUSY : err);
-	err = disk_rename(a.dir, a.name, a.len, b.dir, b.name, b.len);
+	if (exchange)
+		err = disk_rename_exchange(a.dir, a.name, a.len, b.dir, b.name, b.len);
+	else
+		err = disk_rename(a.dir, a.name, a.len, b.dir, b.name, b.len);
 	disk_iput(b.dir);
 	return ns_end(fs, &a, err);
 }
 
+int e4_rename(struct e4_fs *fs, const char *from, const char *to)
+{
+	return rename_names(fs, from, to, 0);
+}
+
 int e4_rename_exchange(struct e4_fs *fs, const char *a, const char *b)
 {
-	struct ns_op oa, ob;
-	int err;
-
-	err = ns_begin(fs, a, &oa);
-	if (err)
-		return err == -EEXIST ? -EBUSY : err;
-	err = disk_namei_parent(fs->dfs, b, &ob.dir, &ob.name, &ob.len);
-	if (err)
-		return ns_end(fs, &oa, err == -EEXIST ? -EBUSY : err);
-	err = disk_rename_exchange(oa.dir, oa.name, oa.len, ob.dir, ob.name, ob.len);
-	disk_iput(ob.dir);
-	return ns_end(fs, &oa, err);
+	return rename_names(fs, a, b, 1);
 }
 
 int e4_link(struct e4_fs *fs, const char *existing, const char *newpath)

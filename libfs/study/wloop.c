@@ -116,6 +116,26 @@ static unsigned write_end(struct study_world *w, struct w_file *f, struct w_page
 	return copied;
 }
 
+/* prepare_write's half of a chunk: the handle, then the buffers of the range
+ * mapped (allocating). */
+static void begin_chunk(struct study_world *w, struct w_file *f, struct w_page *p,
+			unsigned off, unsigned bytes)
+{
+	handle_start(w);
+	w_prepare(w, f, p, off, off + bytes);
+}
+
+/* commit_write's half: write_end, the handle stops, the page is unlocked.
+ * Returns the bytes committed. */
+static unsigned end_chunk(struct study_world *w, struct w_file *f, struct w_page *p,
+			  uint64_t pos, unsigned bytes, unsigned copied)
+{
+	copied = write_end(w, f, p, pos, bytes, copied);
+	handle_stop(w);
+	unlock_dest(p, "generic_file_buffered_write");
+	return copied;
+}
+
 static unsigned chunk(uint64_t pos, uint64_t left)
 {
 	unsigned bytes = W_PAGE - pos % W_PAGE;
@@ -145,12 +165,9 @@ static long loop_2619(struct study_world *w, struct w_file *f, uint64_t pos, uin
 
 		if (!p)
 			return done ? (long)done : -EFBIG;
-		handle_start(w);
-		w_prepare(w, f, p, off, off + bytes);
+		begin_chunk(w, f, p, off, bytes);
 		copied = bytes - (unsigned)src_copy(s, done, p->data + off, bytes);
-		copied = write_end(w, f, p, pos + done, bytes, copied);
-		handle_stop(w);
-		unlock_dest(p, "generic_file_buffered_write");
+		copied = end_chunk(w, f, p, pos + done, bytes, copied);
 		if (!copied)
 			return done ? (long)done : -EFAULT;
 		done += copied;
@@ -173,12 +190,9 @@ static long loop_nick_2006(struct study_world *w, struct w_file *f, uint64_t pos
 
 		if (!p)
 			return done ? (long)done : -EFBIG;
-		handle_start(w);
-		w_prepare(w, f, p, off, off + bytes);
+		begin_chunk(w, f, p, off, bytes);
 		copied = (unsigned)src_atomic(s, done, p->data + off, bytes);
-		copied = write_end(w, f, p, pos + done, bytes, copied);
-		handle_stop(w);
-		unlock_dest(p, "generic_file_buffered_write");
+		copied = end_chunk(w, f, p, pos + done, bytes, copied);
 		done += copied;
 		if (copied < bytes && src_fault_in(s, done, bytes - copied) == bytes - copied)
 			return done ? (long)done : -EFAULT;
@@ -222,12 +236,9 @@ static long loop_gup_pin(struct study_world *w, struct w_file *f, uint64_t pos, 
 		if (!p)
 			return done ? (long)done : -EFBIG;
 		if (p->uptodate) {
-			handle_start(w);
-			w_prepare(w, f, p, off, off + bytes);
+			begin_chunk(w, f, p, off, bytes);
 			copied = (unsigned)src_atomic(s, done, p->data + off, bytes);
-			copied = write_end(w, f, p, pos + done, bytes, copied);
-			handle_stop(w);
-			unlock_dest(p, "generic_file_buffered_write");
+			copied = end_chunk(w, f, p, pos + done, bytes, copied);
 			done += copied;
 			if (!copied && src_fault_in_pages(s, done, bytes))
 				return done ? (long)done : -EFAULT;
@@ -249,8 +260,7 @@ static long loop_gup_pin(struct study_world *w, struct w_file *f, uint64_t pos, 
 			return done ? (long)done : -EFAULT;
 		}
 		lock_page_lock_at(&p->lock, "generic_file_buffered_write");
-		handle_start(w);
-		w_prepare(w, f, p, off, off + bytes);
+		begin_chunk(w, f, p, off, bytes);
 		copy_pinned(refs, addr, p->data + off, bytes);
 		copied = write_end(w, f, p, pos + done, bytes, bytes);
 		handle_stop(w);
@@ -277,8 +287,7 @@ static long loop_zero_retry(struct study_world *w, struct w_file *f, uint64_t po
 
 		if (!p)
 			return done ? (long)done : -EFBIG;
-		handle_start(w);
-		w_prepare(w, f, p, off, off + bytes);
+		begin_chunk(w, f, p, off, bytes);
 		copied = (unsigned)src_atomic(s, done, p->data + off, bytes);
 		if (copied < bytes) {
 			memset(p->data + off + copied, 0, bytes - copied);
@@ -350,12 +359,9 @@ static long loop_idea42(struct study_world *w, struct w_file *f, uint64_t pos, u
 			check_progress(&rounds, pos + done);
 			continue;
 		}
-		handle_start(w);
-		w_prepare(w, f, p, off, off + bytes);
+		begin_chunk(w, f, p, off, bytes);
 		copied = bytes - (unsigned)src_copy(s, done, p->data + off, bytes);
-		copied = write_end(w, f, p, pos + done, bytes, copied);
-		handle_stop(w);
-		unlock_dest(p, "generic_file_buffered_write");
+		copied = end_chunk(w, f, p, pos + done, bytes, copied);
 		if (!copied)
 			return done ? (long)done : -EFAULT;
 		done += copied;
@@ -379,8 +385,7 @@ static long loop_readpage_flag(struct study_world *w, struct w_file *f, uint64_t
 
 		if (!p)
 			return done ? (long)done : -EFBIG;
-		handle_start(w);
-		w_prepare(w, f, p, off, off + bytes);
+		begin_chunk(w, f, p, off, bytes);
 		handle_stop(w);
 		lock_page_lock_at(&p->noread, "SetPageNoRead");
 		unlock_dest(p, "generic_file_buffered_write");

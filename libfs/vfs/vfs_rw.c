@@ -65,10 +65,17 @@ struct vfs_source {
 	void *arg;
 };
 
-/* copy_page_from_iter_atomic: copies up to @bytes without advancing @it;
- * stops at the first short segment copy. */
-static size_t copy_from_iter_atomic(const struct vfs_source *src, void *dst,
-				    const struct vfs_iter *it, size_t bytes)
+/*
+ * The walk every source operation shares: @seg is applied to the next @bytes of
+ * @it segment by segment, without advancing @it, and returns how much of its
+ * segment it managed; a short one ends the walk.  Returns the bytes managed.
+ * Inline, so that each caller's @seg is a direct call.
+ */
+typedef size_t (*vfs_seg_fn)(const struct vfs_source *src, char *dst, const char *from,
+			     size_t n);
+
+static inline size_t walk_iter(const struct vfs_source *src, void *dst,
+			       const struct vfs_iter *it, size_t bytes, vfs_seg_fn seg)
 {
 	size_t done = 0, off = it->off;
 	int idx = it->idx;
@@ -79,17 +86,7 @@ static size_t copy_from_iter_atomic(const struct vfs_source *src, void *dst,
 
 		if (n > bytes - done)
 			n = bytes - done;
-		if (!n) {
-			idx++;
-			off = 0;
-			continue;
-		}
-		if (src->ops) {
-			got = src->ops->copy_from_user_atomic(src->arg, (char *)dst + done, from, n);
-		} else {
-			memcpy((char *)dst + done, from, n);
-			got = n;
-		}
+		got = n ? seg(src, dst ? (char *)dst + done : NULL, from, n) : 0;
 		done += got;
 		if (got < n)
 			break;
@@ -99,35 +96,49 @@ static size_t copy_from_iter_atomic(const struct vfs_source *src, void *dst,
 	return done;
 }
 
+static size_t seg_copy_atomic(const struct vfs_source *src, char *dst, const char *from,
+			      size_t n)
+{
+	if (!src->ops) {
+		memcpy(dst, from, n);
+		return n;
+	}
+	return src->ops->copy_from_user_atomic(src->arg, dst, from, n);
+}
+
+static size_t seg_fault_in(const struct vfs_source *src, char *dst, const char *from, size_t n)
+{
+	(void)dst;
+	return n - src->ops->fault_in_readable(src->arg, from, n);
+}
+
+static size_t seg_copy(const struct vfs_source *src, char *dst, const char *from, size_t n)
+{
+	return n - src->ops->copy_from_user(src->arg, dst, from, n);
+}
+
+static size_t seg_pin(const struct vfs_source *src, char *dst, const char *from, size_t n)
+{
+	(void)dst;
+	return src->ops->pin_pages(src->arg, from, n) ? 0 : n;
+}
+
+/* copy_page_from_iter_atomic: copies up to @bytes without advancing @it;
+ * stops at the first short segment copy. */
+static size_t copy_from_iter_atomic(const struct vfs_source *src, void *dst,
+				    const struct vfs_iter *it, size_t bytes)
+{
+	return walk_iter(src, dst, it, bytes, seg_copy_atomic);
+}
+
 /* fault_in_iov_iter_readable: returns the bytes of the next @bytes that could
  * not be made readable. */
 static size_t fault_in_iter(const struct vfs_source *src, const struct vfs_iter *it,
 			    size_t bytes)
 {
-	size_t done = 0, off = it->off;
-	int idx = it->idx;
-
 	if (!src->ops)
 		return 0;
-	while (done < bytes && idx < it->nr) {
-		const char *from = (const char *)it->iov[idx].iov_base + off;
-		size_t n = it->iov[idx].iov_len - off, bad;
-
-		if (n > bytes - done)
-			n = bytes - done;
-		if (!n) {
-			idx++;
-			off = 0;
-			continue;
-		}
-		bad = src->ops->fault_in_readable(src->arg, from, n);
-		done += n - bad;
-		if (bad)
-			break;
-		idx++;
-		off = 0;
-	}
-	return bytes - done;
+	return bytes - walk_iter(src, NULL, it, bytes, seg_fault_in);
 }
 
 /* ---- write ---- */
@@ -215,47 +226,19 @@ ssize_t vfs_perform_write(struct disk_inode *inode, const struct iovec *iov, int
 static size_t copy_from_iter(const struct vfs_source *src, void *dst,
 			     const struct vfs_iter *it, size_t bytes)
 {
-	size_t done = 0, off = it->off;
-	int idx = it->idx;
-
 	if (!src->ops || !src->ops->copy_from_user)
 		return copy_from_iter_atomic(src, dst, it, bytes);
-	while (done < bytes && idx < it->nr) {
-		const char *from = (const char *)it->iov[idx].iov_base + off;
-		size_t n = it->iov[idx].iov_len - off, got;
-
-		if (n > bytes - done)
-			n = bytes - done;
-		got = n - src->ops->copy_from_user(src->arg, (char *)dst + done, from, n);
-		done += got;
-		if (got < n)
-			break;
-		idx++;
-		off = 0;
-	}
-	return done;
+	return walk_iter(src, dst, it, bytes, seg_copy);
 }
 
 /* get_user_pages of the next @bytes of the source (segment by segment). */
 static int pin_iter(const struct vfs_source *src, const struct vfs_iter *it, size_t bytes)
 {
-	size_t done = 0, off = it->off;
-	int idx = it->idx;
+	size_t want = bytes < it->count ? bytes : it->count;
 
 	if (!src->ops || !src->ops->pin_pages)
 		return 0;
-	while (done < bytes && idx < it->nr) {
-		size_t n = it->iov[idx].iov_len - off;
-
-		if (n > bytes - done)
-			n = bytes - done;
-		if (n && src->ops->pin_pages(src->arg, (const char *)it->iov[idx].iov_base + off, n))
-			return -EFAULT;
-		done += n;
-		idx++;
-		off = 0;
-	}
-	return 0;
+	return walk_iter(src, NULL, it, want, seg_pin) < want ? -EFAULT : 0;
 }
 
 /* Idea #42's atomic get_user() of the first source byte. */

@@ -129,8 +129,10 @@ static void test_short_copy_at_eof_frees_blocks(void **state)
 	assert_int_equal(pwrite_fill(inode, 0, 5000, 'a'), 5000);
 	assert_int_equal(fake_inode_blocks(inode), 2);
 	assert_int_equal(aops_write_begin(inode, 9000, 3000, &p, &fsdata, NULL), 0);
+	assert_int_equal(fake_handle_depth, 1);		/* ext4's: write_begin to write_end */
 	assert_int_equal(fake_inode_blocks(inode), 3);
 	assert_int_equal(aops_write_end(inode, 9000, 3000, 10, p, fsdata), 0);
+	assert_int_equal(fake_handle_depth, 0);
 	assert_int_equal(disk_i_size(inode), 5000);
 	assert_int_equal(fake_inode_blocks(inode), 2);
 	assert_null(pc_find_get_page(inode->i_mapping, 2));

@@ -38,7 +38,8 @@ struct fixture {
 	uint8_t data[8192];
 };
 
-static void setup_fs(struct fixture *x, unsigned bs)
+/* A fresh 16 MiB image with @bs-byte blocks at x->image. */
+static void make_image(struct fixture *x, unsigned bs)
 {
 	struct e4_mkfs_opts mo;
 	int fd;
@@ -51,6 +52,11 @@ static void setup_fs(struct fixture *x, unsigned bs)
 	mo.size = 16 << 20;
 	mo.block_size = bs;
 	assert_int_equal(e4_mkfs(x->image, &mo), 0);
+}
+
+static void setup_fs(struct fixture *x, unsigned bs)
+{
+	make_image(x, bs);
 	assert_int_equal(e4_mount(x->image, NULL, &x->fs), 0);
 	assert_int_equal(e4_open(x->fs, "/f", O_CREAT | O_RDWR, 0644, &x->f), 0);
 	((struct pc_cache *)x->f->inode->dfs->pcache)->trace_notes = 1;
@@ -244,18 +250,9 @@ static int all_bytes(const uint8_t *buf, size_t len, uint8_t c)
  * 8 KiB source in x->mm at x->addr, filled with 'W'. */
 static void setup_poisoned(struct fixture *x, unsigned bs, uint64_t size)
 {
-	struct e4_mkfs_opts mo;
 	uint8_t w[8192];
-	int fd;
 
-	snprintf(x->image, sizeof(x->image), "/tmp/e4lab-study-engine.XXXXXX");
-	fd = mkstemp(x->image);
-	assert_true(fd >= 0);
-	close(fd);
-	e4_mkfs_opts_init(&mo);
-	mo.size = 16 << 20;
-	mo.block_size = bs;
-	assert_int_equal(e4_mkfs(x->image, &mo), 0);
+	make_image(x, bs);
 	poison_free_blocks(x->image);
 	assert_int_equal(e4_mount(x->image, NULL, &x->fs), 0);
 	assert_int_equal(e4_open(x->fs, "/g", O_CREAT | O_RDWR, 0644, &x->f), 0);
